@@ -1,0 +1,212 @@
+/**
+ * Broker (src/broker/broker.ts): stores messages and serves producers and consumers over the
+ * remoting protocol; registers its topics with every name server every 30 s and after each
+ * topic change.
+ *
+ * Lifecycle: start() loads config and the store (recovering it), listens, registers.
+ * shutdown(): stop accepting, answer held pulls, let in-flight requests finish (bounded),
+ * flush the store, persist offsets, unregister from the name servers, close connections.
+ */
+import { totalmem } from "node:os";
+import type { Io } from "../io/io.ts";
+import { logScoped } from "../log.ts";
+import type { Connection } from "../net/connection.ts";
+import { newRequest, newResponse, type RemotingCommand } from "../net/remoting_command.ts";
+import { RequestCode } from "../net/request_code.ts";
+import { ResponseCode } from "../net/response_code.ts";
+import { RemotingClient } from "../net/tcp_client.ts";
+import { RemotingServer } from "../net/tcp_server.ts";
+import { encodeJsonBody } from "../protocol/json_body.ts";
+import { hostBytes, type HostBytes } from "../protocol/message_record.ts";
+import { newTopicConfig, permReadWrite, type TopicConfig } from "../protocol/topic.ts";
+import { MessageStore, type StoreConfig } from "../store/message_store.ts";
+import { ClientManager } from "./client_manager.ts";
+import { ConsumerOffsetManager } from "./consumer_offset_manager.ts";
+import { PullHoldService } from "./long_poll.ts";
+import { processAdmin } from "./processor/admin.ts";
+import { processClient } from "./processor/client.ts";
+import { processPull } from "./processor/pull.ts";
+import { processSend } from "./processor/send.ts";
+import { TopicConfigManager } from "./topic_config_manager.ts";
+
+const log = logScoped("broker");
+
+export interface BrokerConfig {
+  clusterName: string;
+  brokerName: string;
+  brokerId: number;
+  /** The address clients reach this broker at; registered with the name servers and stored in records. */
+  brokerIp: string;
+  hostname: string;
+  port: number;
+  namesrvAddrs: string[];
+  autoCreateTopicEnable: boolean;
+  defaultTopicQueueNums: number;
+  frameBytesMax: number;
+  connectionSendBytesMax: number;
+  registerIntervalMs: number;
+  channelExpiryMs: number;
+  offsetPersistIntervalMs: number;
+  /** Longest a pull is held, whatever the client asks: under the clients' 30 s socket timeout. */
+  pullHoldMsMax: number;
+  shutdownDrainMs: number;
+  store: StoreConfig;
+}
+
+export class Broker {
+  readonly topics: TopicConfigManager;
+  readonly offsets: ConsumerOffsetManager;
+  readonly clients: ClientManager;
+  readonly store: MessageStore;
+  readonly pullHold: PullHoldService;
+  readonly namesrv = new RemotingClient();
+  private readonly server: RemotingServer;
+  private timers: Array<ReturnType<typeof setInterval>> = [];
+  /** Requests being processed: shutdown waits for them. */
+  inFlight = 0;
+  accepting = true;
+  storeHost!: HostBytes;
+  brokerAddr = "";
+  /** Commit-log distance beyond which data counts as "on disk, not in memory" (40 % of RAM, RocketMQ's rule). */
+  readonly hotBytesMax = Math.floor(totalmem() * 0.4);
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly io: Io,
+  ) {
+    this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
+    this.offsets = new ConsumerOffsetManager(config.store.dataDir);
+    this.clients = new ClientManager(config.channelExpiryMs);
+    this.store = new MessageStore(config.store, io);
+    this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
+    this.store.onArrival((topic, queueId, maxOffset, tagsCode) => this.pullHold.notify(topic, queueId, maxOffset, tagsCode));
+    this.server = new RemotingServer({
+      hostname: config.hostname,
+      port: config.port,
+      frameBytesMax: config.frameBytesMax,
+      sendBytesMax: config.connectionSendBytesMax,
+      onRequest: (connection, request) => this.process(connection, request),
+      onClose: (connection) => this.clients.expire(this.io.clock.realtimeMs(), connection),
+    });
+  }
+
+  async start(): Promise<number> {
+    this.topics.load();
+    this.offsets.load();
+    this.store.load();
+    const port = this.server.start();
+    this.brokerAddr = `${this.config.brokerIp}:${port}`;
+    this.storeHost = hostBytes(this.config.brokerIp, port);
+    this.pullHold.start();
+    this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
+    this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
+    this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
+    await this.registerAll();
+    return port;
+  }
+
+  private process(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
+    if (!this.accepting) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker is shutting down");
+    this.inFlight++;
+    let result: Promise<RemotingCommand | null> | RemotingCommand | null;
+    try {
+      result = this.route(connection, request);
+    } catch (error) {
+      this.inFlight--;
+      throw error;
+    }
+    if (result instanceof Promise) return result.finally(() => this.inFlight--);
+    this.inFlight--;
+    return result;
+  }
+
+  private route(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
+    switch (request.code) {
+      case RequestCode.SEND_MESSAGE:
+      case RequestCode.SEND_MESSAGE_V2:
+      case RequestCode.SEND_BATCH_MESSAGE:
+        return processSend(this, connection, request);
+      case RequestCode.PULL_MESSAGE:
+        return processPull(this, connection, request);
+      case RequestCode.HEART_BEAT:
+      case RequestCode.UNREGISTER_CLIENT:
+      case RequestCode.GET_CONSUMER_LIST_BY_GROUP:
+      case RequestCode.CHECK_CLIENT_CONFIG:
+        return processClient(this, connection, request);
+      default:
+        return processAdmin(this, connection, request);
+    }
+  }
+
+  /** Creates or replaces a topic, then re-registers with the name servers (awaited). */
+  async createTopic(config: TopicConfig): Promise<void> {
+    this.topics.put(config);
+    log.info("topic.created", { topic: config.topicName, queues: config.writeQueueNums });
+    await this.registerAll();
+  }
+
+  /** The config of `topic`, creating `%RETRY%`/`%DLQ%` style single-queue topics on demand. */
+  async ensureTopic(topic: string, queueNums: number): Promise<TopicConfig> {
+    const existing = this.topics.get(topic);
+    if (existing) return existing;
+    const config = newTopicConfig(topic, queueNums, permReadWrite);
+    await this.createTopic(config);
+    return config;
+  }
+
+  async registerAll(): Promise<void> {
+    const body = encodeJsonBody({ filterServerList: [], topicConfigSerializeWrapper: this.topics.wrapper() });
+    const header = {
+      brokerName: this.config.brokerName,
+      brokerAddr: this.brokerAddr,
+      clusterName: this.config.clusterName,
+      haServerAddr: `${this.config.brokerIp}:${this.config.port + 1}`,
+      brokerId: String(this.config.brokerId),
+      compressed: "false",
+      bodyCrc32: "0",
+    };
+    await Promise.all(
+      this.config.namesrvAddrs.map(async (addr) => {
+        try {
+          const response = await this.namesrv.invoke(addr, newRequest(RequestCode.REGISTER_BROKER, header, body), 6000);
+          if (response.code !== ResponseCode.SUCCESS) log.warn("register.refused", { namesrv: addr, code: response.code, remark: response.remark });
+        } catch (error) {
+          log.warnEvery(30_000, "register.failed", { namesrv: addr, error: String(error) });
+        }
+      }),
+    );
+  }
+
+  private async unregisterAll(): Promise<void> {
+    const header = {
+      brokerName: this.config.brokerName,
+      brokerAddr: this.brokerAddr,
+      clusterName: this.config.clusterName,
+      brokerId: String(this.config.brokerId),
+    };
+    await Promise.all(
+      this.config.namesrvAddrs.map((addr) =>
+        this.namesrv.invoke(addr, newRequest(RequestCode.UNREGISTER_BROKER, header), 2000).catch(() => undefined),
+      ),
+    );
+  }
+
+  stopAccepting(): void {
+    this.server.stopAccepting();
+  }
+
+  async shutdown(): Promise<void> {
+    this.server.stopAccepting();
+    for (const timer of this.timers) clearInterval(timer);
+    this.pullHold.stop();
+    this.pullHold.releaseAll();
+    const deadline = this.io.clock.monotonicMs() + this.config.shutdownDrainMs;
+    while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    this.accepting = false;
+    await this.store.shutdown();
+    this.offsets.persist(true);
+    await this.unregisterAll();
+    this.server.closeConnections();
+    this.namesrv.close();
+  }
+}

@@ -1,0 +1,146 @@
+// PULL_MESSAGE (11): read a queue from an offset with a tag filter; hold the request (long
+// polling) when nothing is there yet. Every answer carries nextBeginOffset, minOffset, maxOffset
+// and suggestWhichBrokerId: ali-ons reads them whatever the code.
+import type { Connection } from "../../net/connection.ts";
+import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
+import { ResponseCode } from "../../net/response_code.ts";
+import { javaHashCode } from "../../protocol/message_properties.ts";
+import { Perm } from "../../protocol/topic.ts";
+import { GetStatus } from "../../store/put_status.ts";
+import type { Broker } from "../broker.ts";
+
+export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
+
+interface PullHeader {
+  consumerGroup: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  maxMsgNums: number;
+  sysFlag: number;
+  commitOffset: number;
+  suspendTimeoutMillis: number;
+  subscription: string | undefined;
+  expressionType: string;
+}
+
+function parsePullHeader(ext: Record<string, string>): PullHeader {
+  const num = (name: string, fallback: number): number => {
+    const value = Number(ext[name]);
+    return ext[name] === undefined || !Number.isFinite(value) ? fallback : value;
+  };
+  return {
+    consumerGroup: ext["consumerGroup"] ?? "",
+    topic: ext["topic"] ?? "",
+    queueId: num("queueId", 0),
+    queueOffset: num("queueOffset", 0),
+    maxMsgNums: Math.max(1, Math.min(num("maxMsgNums", 32), 1024)),
+    sysFlag: num("sysFlag", 0),
+    commitOffset: num("commitOffset", -1),
+    suspendTimeoutMillis: num("suspendTimeoutMillis", 15000),
+    subscription: ext["subscription"],
+    expressionType: ext["expressionType"] ?? "TAG",
+  };
+}
+
+/** A tag filter: null accepts everything; else the set of accepted tag hash codes. */
+export function tagFilter(subscription: string | undefined): Set<number> | null {
+  if (subscription === undefined) return null;
+  const text = subscription.trim();
+  if (text === "" || text === "*") return null;
+  const codes = new Set<number>();
+  for (const tag of text.split("||")) {
+    const trimmed = tag.trim();
+    if (trimmed.length > 0) codes.add(javaHashCode(trimmed));
+  }
+  return codes.size === 0 ? null : codes;
+}
+
+export function processPull(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
+  const header = parsePullHeader(request.extFields);
+  return pullOnce(broker, connection, request, header, true);
+}
+
+function pullOnce(
+  broker: Broker,
+  connection: Connection,
+  request: RemotingCommand,
+  header: PullHeader,
+  firstExecution: boolean,
+): Promise<RemotingCommand | null> | RemotingCommand | null {
+  const answer = (code: number, nextBeginOffset: number, remark: string | null = null, body: Uint8Array | null = null): RemotingCommand =>
+    newResponse(
+      request,
+      code,
+      remark,
+      {
+        nextBeginOffset: String(nextBeginOffset),
+        minOffset: String(broker.store.minOffset(header.topic, header.queueId)),
+        maxOffset: String(broker.store.maxOffset(header.topic, header.queueId)),
+        suggestWhichBrokerId: "0",
+      },
+      body,
+    );
+  const topicConfig = broker.topics.get(header.topic);
+  if (!topicConfig) return answer(ResponseCode.TOPIC_NOT_EXIST, header.queueOffset, `topic[${header.topic}] not exist, apply first please!`);
+  if ((topicConfig.perm & Perm.READ) === 0) return answer(ResponseCode.NO_PERMISSION, header.queueOffset, `the topic[${header.topic}] pulling message is forbidden`);
+  if (header.queueId < 0 || header.queueId >= topicConfig.readQueueNums) {
+    return answer(ResponseCode.SYSTEM_ERROR, header.queueOffset, `queueId[${header.queueId}] is illegal, topic:[${header.topic}] topicConfig.readQueueNums:[${topicConfig.readQueueNums}] consumer:[${connection.remoteAddress}]`);
+  }
+  let expression = header.subscription;
+  let expressionType = header.expressionType;
+  if ((header.sysFlag & PullSysFlag.SUBSCRIPTION) === 0 || expression === undefined) {
+    const registered = broker.clients.subscription(header.consumerGroup, header.topic);
+    expression = registered?.subString ?? expression;
+    expressionType = registered?.expressionType ?? expressionType;
+  }
+  if (expressionType.toUpperCase() === "SQL92") {
+    return answer(ResponseCode.SUBSCRIPTION_PARSE_FAILED, header.queueOffset, "SQL92 filtering is not supported by this broker yet");
+  }
+  const codes = tagFilter(expression);
+  const accept = codes === null ? () => true : (tagsCode: number) => codes.has(tagsCode);
+
+  if (firstExecution && (header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && header.commitOffset >= 0 && broker.config.brokerId === 0) {
+    broker.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
+  }
+
+  const result = broker.store.get(header.topic, header.queueId, header.queueOffset, header.maxMsgNums, accept);
+  switch (result.status) {
+    case GetStatus.FOUND: {
+      const body = new Uint8Array(result.recordBytes);
+      let at = 0;
+      for (const record of result.records) {
+        body.set(record, at);
+        at += record.length;
+      }
+      return answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+    }
+    case GetStatus.NO_MATCHED_MESSAGE:
+      return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+    case GetStatus.OFFSET_TOO_SMALL:
+    case GetStatus.OFFSET_OVERFLOW_BADLY:
+      return answer(ResponseCode.PULL_OFFSET_MOVED, result.nextBeginOffset);
+    case GetStatus.NO_MESSAGE_IN_QUEUE:
+    case GetStatus.NO_MATCHED_LOGIC_QUEUE:
+      if (header.queueOffset !== 0) return answer(ResponseCode.PULL_OFFSET_MOVED, 0);
+      break;
+    case GetStatus.OFFSET_OVERFLOW_ONE:
+      break;
+  }
+  // Nothing yet at this offset: hold the request if the client allows it.
+  if (firstExecution && (header.sysFlag & PullSysFlag.SUSPEND) !== 0 && header.suspendTimeoutMillis > 0 && broker.accepting) {
+    const holdMs = Math.min(header.suspendTimeoutMillis, broker.config.pullHoldMsMax);
+    return new Promise((resolve) => {
+      broker.pullHold.hold(header.topic, header.queueId, {
+        offset: header.queueOffset,
+        deadlineMs: broker.io.clock.monotonicMs() + holdMs,
+        accept,
+        resume: () => {
+          if (connection.closed) return resolve(null);
+          resolve(pullOnce(broker, connection, request, header, false));
+        },
+      });
+    });
+  }
+  return answer(ResponseCode.PULL_NOT_FOUND, header.queueOffset);
+}

@@ -1,0 +1,231 @@
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): validate, find or create
+// the topic, build the stored message, append, map the put status to a response code.
+import { logScoped } from "../../log.ts";
+import type { Connection } from "../../net/connection.ts";
+import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
+import { RequestCode } from "../../net/request_code.ts";
+import { RemotingError, ResponseCode } from "../../net/response_code.ts";
+import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
+import { hostBytes, offsetMessageId, SysFlag, type MessageToStore } from "../../protocol/message_record.ts";
+import {
+  notAllowedSendTopics,
+  Perm,
+  retryTopicPrefix,
+  topicNameProblem,
+  newTopicConfig,
+  type TopicConfig,
+} from "../../protocol/topic.ts";
+import { PutStatus } from "../../store/put_status.ts";
+import type { PutResult } from "../../store/message_store.ts";
+import type { Broker } from "../broker.ts";
+
+const log = logScoped("broker");
+
+/** SendMessageRequestHeaderV2's one-letter names → the V1 field names. */
+const v2Names: Record<string, string> = {
+  a: "producerGroup", b: "topic", c: "defaultTopic", d: "defaultTopicQueueNums", e: "queueId", f: "sysFlag",
+  g: "bornTimestamp", h: "flag", i: "properties", j: "reconsumeTimes", k: "unitMode", l: "maxReconsumeTimes",
+  m: "batch", n: "brokerName",
+};
+
+export interface SendHeader {
+  producerGroup: string;
+  topic: string;
+  defaultTopic: string;
+  defaultTopicQueueNums: number;
+  queueId: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  flag: number;
+  properties: string;
+  reconsumeTimes: number;
+  batch: boolean;
+}
+
+function int(ext: Record<string, string>, name: string, fallback?: number): number {
+  const text = ext[name];
+  if (text === undefined || text === "") {
+    if (fallback !== undefined) return fallback;
+    throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not a number: ${text}`);
+  return Math.trunc(value);
+}
+
+export function parseSendHeader(request: RemotingCommand): SendHeader {
+  let ext = request.extFields;
+  if (request.code !== RequestCode.SEND_MESSAGE) {
+    const renamed: Record<string, string> = {};
+    for (const [key, value] of Object.entries(ext)) renamed[v2Names[key] ?? key] = value;
+    ext = renamed;
+  }
+  const topic = ext["topic"];
+  if (topic === undefined) throw new RemotingError(ResponseCode.SYSTEM_ERROR, "the custom field <topic> is null");
+  return {
+    producerGroup: ext["producerGroup"] ?? "",
+    topic,
+    defaultTopic: ext["defaultTopic"] ?? "TBW102",
+    defaultTopicQueueNums: int(ext, "defaultTopicQueueNums", 4),
+    queueId: int(ext, "queueId", -1),
+    sysFlag: int(ext, "sysFlag", 0),
+    bornTimestamp: int(ext, "bornTimestamp", 0),
+    flag: int(ext, "flag", 0),
+    properties: ext["properties"] ?? "",
+    reconsumeTimes: int(ext, "reconsumeTimes", 0),
+    batch: ext["batch"] === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
+  };
+}
+
+/** The topic's config, auto-created as RocketMQ's createTopicInSendMessageMethod would. */
+async function topicForSend(broker: Broker, header: SendHeader): Promise<TopicConfig> {
+  const existing = broker.topics.get(header.topic);
+  if (existing) return existing;
+  if (header.topic.startsWith(retryTopicPrefix)) return broker.ensureTopic(header.topic, 1);
+  const template = broker.topics.get(header.defaultTopic);
+  if (broker.config.autoCreateTopicEnable && template && (template.perm & Perm.INHERIT) !== 0) {
+    const queueNums = Math.max(1, Math.min(header.defaultTopicQueueNums, template.writeQueueNums));
+    const config = newTopicConfig(header.topic, queueNums, template.perm & ~Perm.INHERIT);
+    config.topicFilterType = template.topicFilterType;
+    await broker.createTopic(config);
+    return config;
+  }
+  throw new RemotingError(ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
+}
+
+export async function processSend(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
+  const header = parseSendHeader(request);
+  const problem = topicNameProblem(header.topic);
+  if (problem) return newResponse(request, ResponseCode.SYSTEM_ERROR, problem);
+  if (notAllowedSendTopics.has(header.topic)) {
+    return newResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
+  }
+  const topicConfig = await topicForSend(broker, header);
+  if ((topicConfig.perm & Perm.WRITE) === 0) {
+    return newResponse(request, ResponseCode.NO_PERMISSION, `the topic[${header.topic}] sending message is forbidden`);
+  }
+  const queueIdMax = Math.max(topicConfig.readQueueNums, topicConfig.writeQueueNums);
+  let queueId = header.queueId;
+  if (queueId >= queueIdMax) {
+    return newResponse(request, ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, ${header.topic} Producer: ${connection.remoteAddress}`);
+  }
+  if (queueId < 0) queueId = broker.io.random.below(topicConfig.writeQueueNums);
+  const body = request.body ?? new Uint8Array(0);
+  if (body.length > broker.config.store.messageBodyBytesMax && !header.batch) {
+    return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} is over the limit ${broker.config.store.messageBodyBytesMax}`);
+  }
+  let sysFlag = header.sysFlag;
+  if (topicConfig.topicFilterType === "MULTI_TAG") sysFlag |= SysFlag.MULTI_TAGS;
+  const headerProperties = decodeProperties(header.properties);
+  const bornHost = hostBytes(connection.remoteHost, connection.remotePort);
+  const base = {
+    topic: header.topic,
+    queueId,
+    sysFlag,
+    bornTimestamp: header.bornTimestamp,
+    bornHost,
+    storeHost: broker.storeHost,
+    reconsumeTimes: header.reconsumeTimes,
+    preparedTransactionOffset: 0,
+  };
+  const waitStoreMsgOk = headerProperties.get(Property.WAIT) !== "false";
+
+  if (request.code === RequestCode.SEND_BATCH_MESSAGE) {
+    const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
+    if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
+      return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
+    }
+    const ids: string[] = [];
+    let first: PutResult | null = null;
+    let last: PutResult | null = null;
+    for (const message of messages) {
+      const props = decodeProperties(message.properties);
+      last = await broker.store.put(
+        { ...base, flag: message.flag, body: message.body, properties: message.properties, tagsCode: tagsCodeOf(props.get(Property.TAGS)) },
+        false,
+      );
+      if (last.status !== PutStatus.OK) return putFailure(request, last.status);
+      first ??= last;
+      ids.push(offsetMessageId(broker.storeHost, last.physicalOffset));
+    }
+    if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
+    if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
+      // One flush covers the whole batch: wait for a put of nothing past the last record.
+      const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
+      if (!flushed) return sendResponse(request, ResponseCode.FLUSH_DISK_TIMEOUT, ids.join(","), queueId, first.queueOffset);
+    }
+    return sendResponse(request, ResponseCode.SUCCESS, ids.join(","), queueId, first.queueOffset);
+  }
+
+  const message: MessageToStore = {
+    ...base,
+    flag: header.flag,
+    body,
+    properties: header.properties,
+    tagsCode: tagsCodeOf(headerProperties.get(Property.TAGS)),
+  };
+  const result = await broker.store.put(message, waitStoreMsgOk);
+  if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
+  const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
+}
+
+function sendResponse(request: RemotingCommand, code: number, msgId: string, queueId: number, queueOffset: number): RemotingCommand {
+  return newResponse(request, code, null, {
+    msgId,
+    queueId: String(queueId),
+    queueOffset: String(queueOffset),
+    MSG_REGION: "DefaultRegion",
+    TRACE_ON: "true",
+  });
+}
+
+function putFailure(request: RemotingCommand, status: PutStatus): RemotingCommand {
+  switch (status) {
+    case PutStatus.MESSAGE_ILLEGAL:
+    case PutStatus.PROPERTIES_SIZE_EXCEEDED:
+      return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal, maybe msg body or properties length not matched. ${status}`);
+    case PutStatus.SERVICE_NOT_AVAILABLE:
+      return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "service not available now, the broker may be shutting down or the disk full");
+    default:
+      log.warn("put.failed", { status });
+      return newResponse(request, ResponseCode.SYSTEM_ERROR, status);
+  }
+}
+
+interface BatchItem {
+  flag: number;
+  body: Uint8Array;
+  properties: string;
+}
+
+// Batch body (SEND_BATCH_MESSAGE): records back to back, each
+//   4 totalSize | 4 magic (0) | 4 bodyCrc (0) | 4 flag | 4 bodyLength B | B body | 2 propertiesLength P | P properties
+function decodeBatch(body: Uint8Array, headerProperties: Map<string, string>, bodyBytesMax: number): BatchItem[] {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const decoder = new TextDecoder();
+  const items: BatchItem[] = [];
+  let at = 0;
+  const illegal = (why: string): never => {
+    throw new RemotingError(ResponseCode.MESSAGE_ILLEGAL, `malformed batch body: ${why}`);
+  };
+  while (at < body.length) {
+    if (at + 20 > body.length) illegal("record header truncated");
+    const total = view.getInt32(at);
+    if (total < 22 || at + total > body.length) illegal("record size out of range");
+    const flag = view.getInt32(at + 12);
+    const bodyBytes = view.getInt32(at + 16);
+    if (bodyBytes < 0 || bodyBytes > bodyBytesMax) illegal(`body of ${bodyBytes} bytes`);
+    if (20 + bodyBytes + 2 > total) illegal("body overruns record");
+    const messageBody = body.slice(at + 20, at + 20 + bodyBytes);
+    const propsBytes = view.getInt16(at + 20 + bodyBytes);
+    if (propsBytes < 0 || 22 + bodyBytes + propsBytes !== total) illegal("properties overrun record");
+    const own = decoder.decode(body.subarray(at + 22 + bodyBytes, at + 22 + bodyBytes + propsBytes));
+    const merged = decodeProperties(own);
+    for (const [name, value] of headerProperties) if (!merged.has(name)) merged.set(name, value);
+    items.push({ flag, body: messageBody, properties: encodeProperties(merged) });
+    at += total;
+  }
+  return items;
+}
+

@@ -1,0 +1,208 @@
+// Configuration: defaults, the command line, and RocketMQ's broker.conf. Every limit is named
+// with its unit. Flags override the file; the file overrides defaults.
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import { parseArgs } from "node:util";
+import type { LogLevel } from "./log.ts";
+import { frameBytesMaxDefault } from "./net/frame.ts";
+
+export type Role = "all" | "namesrv" | "broker";
+
+export interface Config {
+  role: Role;
+  dataDir: string;
+  listenHost: string;
+  namesrvPort: number;
+  brokerPort: number;
+  namesrvAddrs: string[];
+  brokerName: string;
+  clusterName: string;
+  brokerId: number;
+  brokerIp: string;
+  flush: "sync" | "async";
+  autoCreateTopicEnable: boolean;
+  defaultTopicQueueNums: number;
+  commitLogFileBytes: number;
+  consumeQueueEntriesPerFile: number;
+  messageBodyBytesMax: number;
+  frameBytesMax: number;
+  connectionSendBytesMax: number;
+  logLevel: LogLevel;
+}
+
+export const usage = `Usage: bolide [options]
+  --role all|namesrv|broker      what to run (default all: name server and broker in one process)
+  --data-dir DIR                 where the broker keeps its files (default ./data)
+  --namesrv-port N               name server port (default 9876)
+  --broker-port N                broker port (default 10911)
+  --namesrv-addr H:P[;H:P...]    name servers the broker registers with (default 127.0.0.1:<namesrv-port>)
+  --broker-name NAME             (default broker-a)
+  --cluster NAME                 (default DefaultCluster)
+  --broker-id N                  0 = master (default 0)
+  --broker-ip IP                 address clients use to reach the broker (default: first non-loopback IPv4)
+  --listen-host HOST             address to listen on (default 0.0.0.0)
+  --flush sync|async             SYNC_FLUSH acknowledges after fsync (default async)
+  --auto-create-topic true|false create unknown topics on first use (default true)
+  --default-topic-queue-nums N   queues of an auto-created topic (default 4)
+  --commitlog-file-bytes SIZE    commit-log segment size, e.g. 1g, 64m (default 1g)
+  --message-bytes-max SIZE       largest message body (default 4m)
+  --frame-bytes-max SIZE         largest remoting frame (default 16m)
+  --log-level debug|info|warn|error|silent (default warn)
+  -c, --config FILE              a RocketMQ broker.conf (key=value lines)
+  -h, --help                     this text
+  -v, --version                  the version`;
+
+export class UsageError extends Error {}
+
+export function defaultBrokerIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) if (address.family === "IPv4" && !address.internal) return address.address;
+  }
+  return "127.0.0.1";
+}
+
+export function parseSize(text: string, name: string): number {
+  const match = /^(\d+)([kmg]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${name}: not a size: ${text}`);
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  return Number(match[1]) * unit;
+}
+
+function parseIntIn(text: string, name: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new UsageError(`${name}: not a whole number: ${text}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new UsageError(`${name}: ${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function parseBool(text: string, name: string): boolean {
+  const lower = text.trim().toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  throw new UsageError(`${name}: expected true or false, got ${text}`);
+}
+
+/** key=value lines of a RocketMQ broker.conf; # comments. */
+export function parseBrokerConf(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    const at = line.search(/[=:]/);
+    if (at < 0) continue;
+    out.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+  }
+  return out;
+}
+
+export type ParseResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
+
+export function parseCommandLine(argv: string[]): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        role: { type: "string" },
+        "data-dir": { type: "string" },
+        "namesrv-port": { type: "string" },
+        "broker-port": { type: "string" },
+        "namesrv-addr": { type: "string" },
+        "broker-name": { type: "string" },
+        cluster: { type: "string" },
+        "broker-id": { type: "string" },
+        "broker-ip": { type: "string" },
+        "listen-host": { type: "string" },
+        flush: { type: "string" },
+        "auto-create-topic": { type: "string" },
+        "default-topic-queue-nums": { type: "string" },
+        "commitlog-file-bytes": { type: "string" },
+        "message-bytes-max": { type: "string" },
+        "frame-bytes-max": { type: "string" },
+        "log-level": { type: "string" },
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const flags = parsed.values;
+  if (flags.help) return { kind: "help" };
+  if (flags.version) return { kind: "version" };
+
+  const file = new Map<string, string>();
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, "utf8");
+    } catch (error) {
+      throw new UsageError(`--config: cannot read ${flags.config}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const [key, value] of parseBrokerConf(text)) file.set(key, value);
+  }
+  const pick = (flag: string | undefined, ...keys: string[]): string | undefined => {
+    if (flag !== undefined) return flag;
+    for (const key of keys) if (file.has(key)) return file.get(key);
+    return undefined;
+  };
+
+  const roleText = flags.role ?? "all";
+  if (roleText !== "all" && roleText !== "namesrv" && roleText !== "broker") throw new UsageError(`--role: expected all, namesrv or broker, got ${roleText}`);
+  const role: Role = roleText;
+  const namesrvPort = parseIntIn(flags["namesrv-port"] ?? "9876", "--namesrv-port", 0, 65535);
+  const brokerPort = parseIntIn(pick(flags["broker-port"], "listenPort") ?? "10911", "--broker-port", 0, 65535);
+  const namesrvText = pick(flags["namesrv-addr"], "namesrvAddr");
+  const namesrvAddrs = (namesrvText ?? `127.0.0.1:${namesrvPort}`).split(";").map((addr) => addr.trim()).filter((addr) => addr.length > 0);
+  for (const addr of namesrvAddrs) if (!/^[^:]+:\d+$/.test(addr)) throw new UsageError(`--namesrv-addr: not host:port: ${addr}`);
+
+  let flush: "sync" | "async" = "async";
+  const flushText = pick(flags.flush, "flushDiskType");
+  if (flushText !== undefined) {
+    const lower = flushText.toLowerCase();
+    if (lower === "sync" || lower === "sync_flush") flush = "sync";
+    else if (lower === "async" || lower === "async_flush") flush = "async";
+    else throw new UsageError(`--flush: expected sync or async, got ${flushText}`);
+  }
+  const brokerRole = file.get("brokerRole");
+  let brokerId = parseIntIn(pick(flags["broker-id"], "brokerId") ?? "0", "--broker-id", 0, 1024);
+  if (brokerRole?.toUpperCase() === "SLAVE" && brokerId === 0) brokerId = 1;
+
+  const logLevel = flags["log-level"] ?? "warn";
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) throw new UsageError(`--log-level: unknown level ${logLevel}`);
+
+  const messageBodyBytesMax = parseSize(pick(flags["message-bytes-max"], "maxMessageSize") ?? "4m", "--message-bytes-max");
+  const frameBytesMax = flags["frame-bytes-max"] !== undefined ? parseSize(flags["frame-bytes-max"], "--frame-bytes-max") : frameBytesMaxDefault;
+  const commitLogFileBytes = parseSize(pick(flags["commitlog-file-bytes"], "mappedFileSizeCommitLog", "mapedFileSizeCommitLog") ?? "1g", "--commitlog-file-bytes");
+  // A frame must carry the largest body plus its header; a commit-log file must hold the largest record.
+  if (frameBytesMax < messageBodyBytesMax + 64 * 1024) throw new UsageError("--frame-bytes-max must exceed --message-bytes-max by at least 64k");
+  if (commitLogFileBytes < messageBodyBytesMax + 128 * 1024) throw new UsageError("--commitlog-file-bytes must exceed --message-bytes-max by at least 128k");
+
+  return {
+    kind: "run",
+    config: {
+      role,
+      dataDir: pick(flags["data-dir"], "storePathRootDir") ?? "./data",
+      listenHost: flags["listen-host"] ?? "0.0.0.0",
+      namesrvPort,
+      brokerPort,
+      namesrvAddrs,
+      brokerName: pick(flags["broker-name"], "brokerName") ?? "broker-a",
+      clusterName: pick(flags.cluster, "brokerClusterName") ?? "DefaultCluster",
+      brokerId,
+      brokerIp: pick(flags["broker-ip"], "brokerIP1") ?? defaultBrokerIp(),
+      flush,
+      autoCreateTopicEnable: parseBool(pick(flags["auto-create-topic"], "autoCreateTopicEnable") ?? "true", "--auto-create-topic"),
+      defaultTopicQueueNums: parseIntIn(pick(flags["default-topic-queue-nums"], "defaultTopicQueueNums") ?? "4", "--default-topic-queue-nums", 1, 1024),
+      commitLogFileBytes,
+      consumeQueueEntriesPerFile: 300_000,
+      messageBodyBytesMax,
+      frameBytesMax,
+      connectionSendBytesMax: 64 * 1024 * 1024,
+      logLevel: logLevel as LogLevel,
+    },
+  };
+}

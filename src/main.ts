@@ -1,0 +1,114 @@
+// bolide: the name server, the broker, or both in one process (the default).
+import packageJson from "../package.json" with { type: "json" };
+import { Broker } from "./broker/broker.ts";
+import { parseCommandLine, usage, UsageError, type Config } from "./config.ts";
+import { realIo } from "./io/io.ts";
+import { logScoped, setLogLevel } from "./log.ts";
+import { NameServer } from "./namesrv/namesrv.ts";
+
+const log = logScoped("main");
+const shutdownMsMax = 4500;
+
+function fail(message: string): never {
+  process.stderr.write(`bolide: ${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+async function run(config: Config): Promise<void> {
+  setLogLevel(config.logLevel);
+  let namesrv: NameServer | null = null;
+  let broker: Broker | null = null;
+  if (config.role !== "broker") {
+    namesrv = new NameServer(
+      {
+        hostname: config.listenHost,
+        port: config.namesrvPort,
+        frameBytesMax: config.frameBytesMax,
+        connectionSendBytesMax: config.connectionSendBytesMax,
+        brokerExpiryMs: 120_000,
+        expiryScanIntervalMs: 10_000,
+        defaultTopicQueueNums: config.defaultTopicQueueNums,
+      },
+      realIo,
+    );
+    const port = namesrv.start();
+    process.stdout.write(`bolide namesrv listening on ${config.listenHost}:${port}\n`);
+  }
+  if (config.role !== "namesrv") {
+    broker = new Broker(
+      {
+        clusterName: config.clusterName,
+        brokerName: config.brokerName,
+        brokerId: config.brokerId,
+        brokerIp: config.brokerIp,
+        hostname: config.listenHost,
+        port: config.brokerPort,
+        namesrvAddrs: config.namesrvAddrs,
+        autoCreateTopicEnable: config.autoCreateTopicEnable,
+        defaultTopicQueueNums: config.defaultTopicQueueNums,
+        frameBytesMax: config.frameBytesMax,
+        connectionSendBytesMax: config.connectionSendBytesMax,
+        registerIntervalMs: 30_000,
+        channelExpiryMs: 120_000,
+        offsetPersistIntervalMs: 5_000,
+        pullHoldMsMax: 20_000,
+        shutdownDrainMs: 2_000,
+        store: {
+          dataDir: config.dataDir,
+          commitLogFileBytes: config.commitLogFileBytes,
+          consumeQueueEntriesPerFile: config.consumeQueueEntriesPerFile,
+          messageBodyBytesMax: config.messageBodyBytesMax,
+          flush: config.flush,
+          flushIntervalMs: 500,
+          syncFlushTimeoutMs: 5_000,
+          pullBytesMax: 256 * 1024,
+        },
+      },
+      realIo,
+    );
+    const port = await broker.start();
+    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutdown", { signal });
+    const force = setTimeout(() => {
+      log.error("shutdown.timeout", { afterMs: shutdownMsMax });
+      process.exit(1);
+    }, shutdownMsMax);
+    namesrv?.stopAccepting();
+    try {
+      await broker?.shutdown();
+    } catch (error) {
+      log.error("shutdown.failed", { error: String(error) });
+    }
+    namesrv?.stop();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+let parsed;
+try {
+  parsed = parseCommandLine(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError) fail(error.message);
+  throw error;
+}
+if (parsed.kind === "help") {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+} else if (parsed.kind === "version") {
+  process.stdout.write(`bolide ${packageJson.version}\n`);
+  process.exit(0);
+} else {
+  run(parsed.config).catch((error: unknown) => {
+    process.stderr.write(`bolide: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

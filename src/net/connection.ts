@@ -1,0 +1,242 @@
+/**
+ * Connection (src/net/connection.ts): one remoting peer over one TCP socket, either side.
+ *
+ * Guarantees:
+ * - Every request frame is handed to `onRequest` as soon as it is decoded; requests run
+ *   concurrently and their responses are written as each completes (a held pull never blocks
+ *   a send behind it).
+ * - Writes are batched: responses queued within one microtask leave in one socket write.
+ *   Bun's socket.write may take fewer bytes than offered; the rest waits for `drain`.
+ * - Backpressure: once more than `sendBytesMax` bytes wait to be written, reading from the
+ *   peer pauses until the queue drains below half of it. Nothing is buffered without bound
+ *   except the answers to requests already read.
+ * - A frame over `frameBytesMax` or a malformed header closes this connection only.
+ * - invoke() matches responses by opaque and fails with RemotingTimeout after its timeout;
+ *   all pending invokes fail when the connection closes.
+ */
+import { assert } from "../assert.ts";
+import { logScoped } from "../log.ts";
+import { decodeFrame, encodeFrame } from "./frame.ts";
+import { FrameDecoder, FrameTooLarge } from "./frame_decoder.ts";
+import { HeaderError } from "./header_json.ts";
+import { flagOneway, isOneway, isResponse, newResponse, type RemotingCommand } from "./remoting_command.ts";
+import { RemotingError, ResponseCode } from "./response_code.ts";
+
+const log = logScoped("net");
+
+/** What a Connection needs of a socket: Bun's TCP socket has all of it. */
+export interface SocketLike {
+  write(data: Uint8Array): number;
+  end(): void;
+  pause?(): unknown;
+  resume?(): unknown;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+}
+
+export type RequestHandler = (connection: Connection, request: RemotingCommand) => Promise<RemotingCommand | null> | RemotingCommand | null;
+
+export interface ConnectionOptions {
+  frameBytesMax: number;
+  sendBytesMax: number;
+  onRequest: RequestHandler;
+  onClose?: (connection: Connection) => void;
+}
+
+export class RemotingTimeout extends Error {}
+export class ConnectionClosed extends Error {}
+
+interface Pending {
+  resolve(command: RemotingCommand): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private readonly pending = new Map<number, Pending>();
+  private sendChunks: Uint8Array[] = [];
+  private sendBytes = 0;
+  private flushScheduled = false;
+  private paused = false;
+  closed = false;
+  /** Free for the owner: e.g. the broker keeps the client id here. */
+  readonly attributes = new Map<string, unknown>();
+
+  constructor(
+    private readonly socket: SocketLike,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.decoder = new FrameDecoder(options.frameBytesMax);
+  }
+
+  get remoteAddress(): string {
+    return `${normaliseHost(this.socket.remoteAddress)}:${this.socket.remotePort ?? 0}`;
+  }
+  get remoteHost(): string {
+    return normaliseHost(this.socket.remoteAddress);
+  }
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+  get queuedSendBytes(): number {
+    return this.sendBytes;
+  }
+
+  /** Feed bytes read from the socket. */
+  onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.decoder.push(chunk);
+    for (;;) {
+      let frame: Uint8Array | null;
+      let command: RemotingCommand;
+      try {
+        frame = this.decoder.next();
+        if (frame === null) return;
+        command = decodeFrame(frame);
+      } catch (error) {
+        if (error instanceof FrameTooLarge || error instanceof HeaderError) {
+          log.warn("connection.bad_frame", { peer: this.remoteAddress, reason: error.message });
+          this.close();
+          return;
+        }
+        throw error;
+      }
+      if (isResponse(command)) this.onResponse(command);
+      else this.dispatch(command);
+    }
+  }
+
+  private onResponse(command: RemotingCommand): void {
+    const waiting = this.pending.get(command.opaque);
+    if (!waiting) return; // late answer to a timed-out request
+    this.pending.delete(command.opaque);
+    clearTimeout(waiting.timer);
+    waiting.resolve(command);
+  }
+
+  private dispatch(request: RemotingCommand): void {
+    let result: Promise<RemotingCommand | null> | RemotingCommand | null;
+    try {
+      result = this.options.onRequest(this, request);
+    } catch (error) {
+      this.answerError(request, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (response) => this.answer(request, response),
+        (error: unknown) => this.answerError(request, error),
+      );
+    } else {
+      this.answer(request, result);
+    }
+  }
+
+  private answer(request: RemotingCommand, response: RemotingCommand | null): void {
+    if (response === null || isOneway(request) || this.closed) return;
+    this.send(response);
+  }
+
+  private answerError(request: RemotingCommand, error: unknown): void {
+    if (error instanceof RemotingError) {
+      this.answer(request, newResponse(request, error.code, error.message));
+      return;
+    }
+    log.error("request.failed", { code: request.code, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    this.answer(request, newResponse(request, ResponseCode.SYSTEM_ERROR, error instanceof Error ? error.message : String(error)));
+  }
+
+  /** Queue a command for writing; it leaves with others queued in the same microtask. */
+  send(command: RemotingCommand): void {
+    if (this.closed) return;
+    const frame = encodeFrame(command);
+    this.sendChunks.push(frame);
+    this.sendBytes += frame.length;
+    if (this.sendBytes > this.options.sendBytesMax && !this.paused) {
+      this.paused = true;
+      this.socket.pause?.();
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  /** Write what is queued; called once per microtask and from the socket's drain handler. */
+  readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.closed || this.sendBytes === 0) return;
+    const data = this.sendChunks.length === 1 ? this.sendChunks[0]! : concat(this.sendChunks, this.sendBytes);
+    const written = this.socket.write(data);
+    assert(written >= -1 && written <= data.length, "socket wrote more than offered");
+    const taken = Math.max(written, 0);
+    this.sendBytes -= taken;
+    this.sendChunks = this.sendBytes === 0 ? [] : [data.subarray(taken)];
+    if (this.paused && this.sendBytes <= this.options.sendBytesMax / 2) {
+      this.paused = false;
+      this.socket.resume?.();
+    }
+  };
+
+  /** Send a request and wait for its response. */
+  invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closed) return Promise.reject(new ConnectionClosed(`connection to ${this.remoteAddress} is closed`));
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(request.opaque);
+        reject(new RemotingTimeout(`request code ${request.code} to ${this.remoteAddress} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(request.opaque, { resolve, reject, timer });
+      this.send(request);
+    });
+  }
+
+  /** Send a request that gets no response. */
+  invokeOneway(request: RemotingCommand): void {
+    request.flag |= flagOneway;
+    this.send(request);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    try {
+      this.socket.end();
+    } catch {
+      // already closed
+    }
+    this.onClosed();
+  }
+
+  /** The socket closed (by either side). */
+  onClosed(): void {
+    this.closed = true;
+    for (const [opaque, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      this.pending.delete(opaque);
+      waiting.reject(new ConnectionClosed(`connection to ${this.remoteAddress} closed`));
+    }
+    const onClose = this.options.onClose;
+    if (onClose) {
+      this.options.onClose = undefined;
+      onClose(this);
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; store and show them as IPv4. */
+export function normaliseHost(host: string): string {
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}

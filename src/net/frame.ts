@@ -1,0 +1,55 @@
+// One remoting frame, in both directions (request, response, oneway). Big-endian:
+//
+//   offset  size  field
+//   0       4     length: bytes after this field = 4 + headerBytes + bodyBytes
+//   4       1     serialize type (0 JSON, 1 ROCKETMQ compact)
+//   5       3     headerBytes
+//   8       H     header (JSON text or compact binary)
+//   8+H     B     body (B = length - 4 - H; never sent explicitly)
+import { assert } from "../assert.ts";
+import { decodeCompactHeader, encodeCompactHeader } from "./header_compact.ts";
+import { HeaderError, decodeJsonHeader, encodeJsonHeader } from "./header_json.ts";
+import { SerializeType, type RemotingCommand } from "./remoting_command.ts";
+
+export const frameLengthBytes = 4;
+export const frameHeaderWordBytes = 4;
+/** Largest frame accepted by default, counting the length field (NettyDecoder's 16 MiB). */
+export const frameBytesMaxDefault = 16 * 1024 * 1024;
+/** Header length is a 24-bit field. */
+export const headerBytesMax = 0xffffff;
+
+export function encodeFrame(command: RemotingCommand): Uint8Array {
+  const header = command.serializeType === SerializeType.ROCKETMQ ? encodeCompactHeader(command) : encodeJsonHeader(command);
+  assert(header.length <= headerBytesMax, "header too large");
+  const bodyBytes = command.body?.length ?? 0;
+  const total = frameLengthBytes + frameHeaderWordBytes + header.length + bodyBytes;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, total - frameLengthBytes);
+  view.setUint32(4, ((command.serializeType & 0xff) << 24) | header.length);
+  out.set(header, 8);
+  if (command.body) out.set(command.body, 8 + header.length);
+  return out;
+}
+
+/**
+ * Decodes the frame in `bytes` (the whole frame, length field included). The body is copied so that
+ * it outlives the receive buffer. Throws HeaderError on a malformed header.
+ */
+export function decodeFrame(bytes: Uint8Array): RemotingCommand {
+  if (bytes.length < frameLengthBytes + frameHeaderWordBytes) throw new HeaderError("frame shorter than its header word");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const word = view.getUint32(4);
+  const serializeType = word >>> 24;
+  const headerBytes = word & 0xffffff;
+  const headerAt = frameLengthBytes + frameHeaderWordBytes;
+  if (headerAt + headerBytes > bytes.length) throw new HeaderError("header longer than its frame");
+  const header = bytes.subarray(headerAt, headerAt + headerBytes);
+  let decoded: Omit<RemotingCommand, "body">;
+  if (serializeType === SerializeType.JSON) decoded = decodeJsonHeader(header);
+  else if (serializeType === SerializeType.ROCKETMQ) decoded = decodeCompactHeader(header);
+  else throw new HeaderError(`unknown serialize type ${serializeType}`);
+  const bodyAt = headerAt + headerBytes;
+  const body = bodyAt < bytes.length ? bytes.slice(bodyAt) : null;
+  return { ...decoded, body };
+}

@@ -1,0 +1,64 @@
+// The JSON header codec (serialize type 0), as fastjson writes and reads it.
+//
+//   {"code":310,"extFields":{"a":"PG",...},"flag":0,"language":"JAVA","opaque":2,"version":401,...}
+//
+// ali-ons sends extFields values as raw JSON numbers and booleans; they are coerced to strings
+// here (booleans become "true"/"false"), nulls are dropped. Responses always carry strings.
+import { SerializeType, type RemotingCommand } from "./remoting_command.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export class HeaderError extends Error {}
+
+export function encodeJsonHeader(command: RemotingCommand): Uint8Array {
+  const header: Record<string, unknown> = {
+    code: command.code,
+    extFields: command.extFields,
+    flag: command.flag,
+    language: command.language,
+    opaque: command.opaque,
+    serializeTypeCurrentRPC: "JSON",
+    version: command.version,
+  };
+  if (command.remark !== null) header["remark"] = command.remark;
+  return encoder.encode(JSON.stringify(header));
+}
+
+function asInt(value: unknown, name: string): number {
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  if (typeof value === "string" && /^-?\d+$/.test(value)) return Number(value);
+  throw new HeaderError(`header field ${name} is not an integer`);
+}
+
+export function decodeJsonHeader(bytes: Uint8Array): Omit<RemotingCommand, "body"> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new HeaderError("header is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new HeaderError("header is not a JSON object");
+  const header = parsed as Record<string, unknown>;
+  const extFields: Record<string, string> = {};
+  const rawExt = header["extFields"];
+  if (rawExt !== undefined && rawExt !== null) {
+    if (typeof rawExt !== "object" || Array.isArray(rawExt)) throw new HeaderError("extFields is not an object");
+    for (const [key, value] of Object.entries(rawExt as Record<string, unknown>)) {
+      if (value === null || value === undefined) continue;
+      extFields[key] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+  }
+  const remark = header["remark"];
+  const language = header["language"];
+  return {
+    code: asInt(header["code"], "code"),
+    language: typeof language === "string" ? language : "OTHER",
+    version: header["version"] === undefined ? 0 : asInt(header["version"], "version"),
+    opaque: asInt(header["opaque"], "opaque"),
+    flag: header["flag"] === undefined ? 0 : asInt(header["flag"], "flag"),
+    remark: typeof remark === "string" ? remark : null,
+    extFields,
+    serializeType: SerializeType.JSON,
+  };
+}

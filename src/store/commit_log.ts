@@ -1,0 +1,173 @@
+/**
+ * CommitLog (src/store/commit_log.ts): every message, appended to preallocated files of
+ * `fileBytes` (RocketMQ's mappedFileSizeCommitLog), named by the absolute offset of their first byte.
+ *
+ * Guarantees: append() puts a record wholly in one file, encoded once straight into place; if it
+ * does not fit, the file's tail gets the 8-byte blank marker (int remaining, int 0xCBD43194) and
+ * the next file begins. Bytes below `maxOffset` never change; bytes below `flushedOffset` survive
+ * an OS crash. Requires: one writer (the put path). Readers stay below `maxOffset`.
+ * Recovery: walk records from the third-last file, checking magic, sizes and body CRC; the first
+ * bad record ends the log and everything after it is dropped.
+ */
+import { mkdirSync, readdirSync } from "node:fs";
+import { assert } from "../assert.ts";
+import { logScoped } from "../log.ts";
+import { blankMagic, checkRecord, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
+import { MappedFile } from "./mapped_file.ts";
+
+const log = logScoped("store");
+export const blankMarkerBytes = 8;
+
+export interface AppendResult {
+  physicalOffset: number;
+  size: number;
+}
+
+export class CommitLog {
+  private readonly files: MappedFile[] = [];
+
+  constructor(
+    private readonly dir: string,
+    readonly fileBytes: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  get maxOffset(): number {
+    const last = this.files.at(-1);
+    return last ? last.fromOffset + last.wrotePosition : 0;
+  }
+  get minOffset(): number {
+    return this.files[0]?.fromOffset ?? 0;
+  }
+  get flushedOffset(): number {
+    for (const file of this.files) {
+      if (file.flushedPosition < file.wrotePosition) return file.fromOffset + file.flushedPosition;
+    }
+    return this.maxOffset;
+  }
+
+  /** Opens existing files and finds the end of the log. Returns the offset scanning should start at. */
+  load(checkCrc: boolean): number {
+    const names = readdirSync(this.dir).filter((name) => /^\d{20}$/.test(name)).sort();
+    for (const name of names) {
+      const file = MappedFile.open(this.dir, Number(name), this.fileBytes);
+      file.wrotePosition = this.fileBytes;
+      file.flushedPosition = this.fileBytes;
+      this.files.push(file);
+    }
+    if (this.files.length === 0) return 0;
+    const startIndex = Math.max(0, this.files.length - 3);
+    let index = startIndex;
+    let file = this.files[index]!;
+    let at = 0;
+    for (;;) {
+      const size = checkRecord(file.bytes, at, this.fileBytes, checkCrc);
+      if (size > 0) {
+        at += size;
+        continue;
+      }
+      if (size === 0 && index + 1 < this.files.length) {
+        index++;
+        file = this.files[index]!;
+        at = 0;
+        continue;
+      }
+      break; // the first invalid record (or a blank marker in the last file) ends the log
+    }
+    const end = file.fromOffset + at;
+    this.truncateTo(end);
+    log.info("commit_log.recovered", { files: this.files.length, maxOffset: end });
+    return this.files[startIndex]?.fromOffset ?? 0;
+  }
+
+  /** Drops everything at and after `offset`: later files are deleted, the tail is zeroed. */
+  truncateTo(offset: number): void {
+    while (this.files.length > 0 && this.files.at(-1)!.fromOffset > offset) this.files.pop()!.destroy();
+    const last = this.files.at(-1);
+    if (!last) return;
+    const position = offset - last.fromOffset;
+    last.bytes.fill(0, position, Math.min(last.wrotePosition + blankMarkerBytes, this.fileBytes));
+    last.wrotePosition = position;
+    last.flushedPosition = Math.min(last.flushedPosition, position);
+    // Files before the last are full by construction.
+    for (const file of this.files.slice(0, -1)) file.wrotePosition = file.flushedPosition = this.fileBytes;
+  }
+
+  /**
+   * Appends one record. `encode` writes it at (bytes, at); the log chose physicalOffset.
+   * Returns null when the record can never fit a file (the caller checked sizes, so this asserts).
+   */
+  append(message: MessageToStore, sizes: RecordSizes, queueOffset: number, storeTimestamp: number): AppendResult {
+    assert(sizes.total + blankMarkerBytes <= this.fileBytes, "record larger than a commit-log file");
+    let file = this.files.at(-1);
+    if (!file || file.wrotePosition + sizes.total + blankMarkerBytes > this.fileBytes) file = this.roll(file);
+    const physicalOffset = file.fromOffset + file.wrotePosition;
+    writeRecord(file.bytes, file.wrotePosition, message, sizes, queueOffset, physicalOffset, storeTimestamp);
+    file.wrotePosition += sizes.total;
+    return { physicalOffset, size: sizes.total };
+  }
+
+  private roll(current: MappedFile | undefined): MappedFile {
+    let fromOffset = 0;
+    if (current) {
+      const remaining = this.fileBytes - current.wrotePosition;
+      assert(remaining >= blankMarkerBytes);
+      const view = new DataView(current.bytes.buffer, current.bytes.byteOffset);
+      view.setInt32(current.wrotePosition, remaining);
+      view.setInt32(current.wrotePosition + 4, blankMagic);
+      current.wrotePosition = this.fileBytes;
+      fromOffset = current.endOffset;
+    }
+    const file = MappedFile.open(this.dir, fromOffset, this.fileBytes);
+    file.bytes.fill(0, 0, blankMarkerBytes); // a reused name may hold old bytes at its head
+    this.files.push(file);
+    log.info("commit_log.roll", { fromOffset, fileBytes: this.fileBytes });
+    return file;
+  }
+
+  /** A view of `size` bytes at `offset`, valid while the file exists; null if out of range. */
+  read(offset: number, size: number): Uint8Array | null {
+    const file = this.fileAt(offset);
+    if (!file) return null;
+    const at = offset - file.fromOffset;
+    if (at + size > file.wrotePosition) return null;
+    return file.bytes.subarray(at, at + size);
+  }
+
+  /** Walks records from `offset` to the end, calling `visit(bytes, at, physicalOffset, size)`. */
+  scan(offset: number, visit: (bytes: Uint8Array, at: number, physicalOffset: number, size: number) => void): void {
+    let index = this.files.findIndex((file) => offset >= file.fromOffset && offset < file.endOffset);
+    if (index < 0) return;
+    let at = offset - this.files[index]!.fromOffset;
+    while (index < this.files.length) {
+      const file = this.files[index]!;
+      const size = at < file.wrotePosition ? checkRecord(file.bytes, at, file.wrotePosition, false) : -1;
+      if (size > 0) {
+        visit(file.bytes, at, file.fromOffset + at, size);
+        at += size;
+        continue;
+      }
+      index++;
+      at = 0;
+    }
+  }
+
+  private fileAt(offset: number): MappedFile | undefined {
+    // Files are contiguous: index by arithmetic from the first.
+    const first = this.files[0];
+    if (!first || offset < first.fromOffset) return undefined;
+    return this.files[Math.floor((offset - first.fromOffset) / this.fileBytes)];
+  }
+
+  /** fdatasync every file with unflushed bytes. Resolves with the flushed offset. */
+  async flush(): Promise<number> {
+    const dirty = this.files.filter((file) => file.flushedPosition < file.wrotePosition);
+    await Promise.all(dirty.map((file) => file.flush()));
+    return this.flushedOffset;
+  }
+
+  close(): void {
+    for (const file of this.files) file.close();
+  }
+}

@@ -6,7 +6,7 @@ import { newRequest, type RemotingCommand } from "../../src/net/remoting_command
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
-import { binaryPath, startBinary, uniqueName, type Broker } from "./helpers.ts";
+import { binaryPath, cleanupAll, startBinary, uniqueName, type Broker } from "./helpers.ts";
 
 let broker: Broker;
 const client = new RemotingClient();
@@ -16,7 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client.close();
-  await broker.stop();
+  expect(await broker.stop()).toBe(0);
+  cleanupAll();
 });
 
 function send(topic: string, body: Uint8Array | string, queueId = 0): Promise<RemotingCommand> {

@@ -17,6 +17,8 @@ import { MappedFile } from "./mapped_file.ts";
 
 const log = logScoped("store");
 export const blankMarkerBytes = 8;
+/** Bytes zeroed after a truncation point: more than the largest record (4 MiB body + header). */
+export const truncateZeroBytes = 8 * 1024 * 1024;
 
 export interface AppendResult {
   physicalOffset: number;
@@ -87,7 +89,10 @@ export class CommitLog {
     const last = this.files.at(-1);
     if (!last) return;
     const position = offset - last.fromOffset;
-    last.bytes.fill(0, position, Math.min(last.wrotePosition + blankMarkerBytes, this.fileBytes));
+    // Zero a window past the cut (torn bytes, a stale blank marker) so that a later walk cannot
+    // read them as records. Not the whole rest: that would allocate every sparse page of the file.
+    const head = last.bytes.subarray(position, Math.min(position + blankMarkerBytes, this.fileBytes));
+    if (head.some((byte) => byte !== 0)) last.bytes.fill(0, position, Math.min(position + truncateZeroBytes, this.fileBytes));
     last.wrotePosition = position;
     last.flushedPosition = Math.min(last.flushedPosition, position);
     // Files before the last are full by construction.

@@ -60,6 +60,9 @@ export class Connection {
   private flushScheduled = false;
   private paused = false;
   closed = false;
+  private closeHandled = false;
+  readonly remoteHost: string;
+  readonly remotePort: number;
   /** Free for the owner: e.g. the broker keeps the client id here. */
   readonly attributes = new Map<string, unknown>();
 
@@ -68,16 +71,13 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.decoder = new FrameDecoder(options.frameBytesMax);
+    this.remoteHost = normaliseHost(socket.remoteAddress ?? "");
+    this.remotePort = socket.remotePort ?? 0;
   }
 
+  /** "host:port" of the peer, read once at open: Bun may report undefined once the socket ends. */
   get remoteAddress(): string {
-    return `${normaliseHost(this.socket.remoteAddress)}:${this.socket.remotePort ?? 0}`;
-  }
-  get remoteHost(): string {
-    return normaliseHost(this.socket.remoteAddress);
-  }
-  get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return `${this.remoteHost}:${this.remotePort}`;
   }
   get queuedSendBytes(): number {
     return this.sendBytes;
@@ -210,18 +210,21 @@ export class Connection {
     this.onClosed();
   }
 
-  /** The socket closed (by either side). */
+  /** The socket closed (by either side). Idempotent: every pending invoke fails, onClose runs once. */
   onClosed(): void {
     this.closed = true;
-    for (const [opaque, waiting] of this.pending) {
-      clearTimeout(waiting.timer);
-      this.pending.delete(opaque);
-      waiting.reject(new ConnectionClosed(`connection to ${this.remoteAddress} closed`));
-    }
-    const onClose = this.options.onClose;
-    if (onClose) {
-      this.options.onClose = undefined;
-      onClose(this);
+    if (this.closeHandled) return;
+    this.closeHandled = true;
+    try {
+      const error = new ConnectionClosed(`connection to ${this.remoteAddress} closed`);
+      const waiting = [...this.pending.values()];
+      this.pending.clear();
+      for (const request of waiting) {
+        clearTimeout(request.timer);
+        request.reject(error);
+      }
+    } finally {
+      this.options.onClose?.(this);
     }
   }
 }
@@ -238,5 +241,6 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 
 /** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; store and show them as IPv4. */
 export function normaliseHost(host: string): string {
+  if (typeof host !== "string") return "";
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
 }

@@ -23,18 +23,21 @@ export class RemotingClient {
     if (this.closed) return Promise.reject(new ConnectionClosed("client is closed"));
     const existing = this.connections.get(address);
     if (existing) return existing;
-    const opening = this.open(address);
+    // A closed connection leaves the map only if it is still the current one for its address.
+    const forget = (): void => {
+      if (this.connections.get(address) === opening) this.connections.delete(address);
+    };
+    const opening = this.open(address, forget);
     this.connections.set(address, opening);
-    opening.catch(() => this.connections.delete(address));
+    opening.catch(forget);
     return opening;
   }
 
-  private async open(address: string): Promise<Connection> {
+  private async open(address: string, forget: () => void): Promise<Connection> {
     const colon = address.lastIndexOf(":");
     const hostname = address.slice(0, colon);
     const port = Number(address.slice(colon + 1));
     const options = this.options;
-    const connections = this.connections;
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const connecting = Bun.connect<Connection>({
@@ -47,7 +50,7 @@ export class RemotingClient {
             frameBytesMax: options.frameBytesMax ?? frameBytesMaxDefault,
             sendBytesMax: options.sendBytesMax ?? 64 * 1024 * 1024,
             onRequest: options.onRequest ?? (() => null),
-            onClose: () => connections.delete(address),
+            onClose: forget,
           });
         },
         data(socket, chunk) {

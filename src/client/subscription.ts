@@ -1,0 +1,44 @@
+// Tag subscriptions ("*" or "TagA || TagB"): the SubscriptionData a heartbeat carries, and the
+// exact client-side tag check (the broker filters by tag hash code, which can collide).
+import { javaHashCode } from "../protocol/message_properties.ts";
+
+export const subscribeAll = "*";
+
+/** SubscriptionData as the Java client sends it in HEART_BEAT (fastjson field names). */
+export interface SubscriptionData {
+  classFilterMode: boolean;
+  topic: string;
+  subString: string;
+  tagsSet: string[];
+  codeSet: number[];
+  subVersion: number;
+  expressionType: "TAG";
+}
+
+/** Java's FilterAPI.buildSubscriptionData for TAG expressions. */
+export function buildSubscription(topic: string, expression: string, subVersion: number): SubscriptionData {
+  const trimmed = expression.trim();
+  const subString = trimmed === "" ? subscribeAll : trimmed;
+  const tagsSet: string[] = [];
+  if (subString !== subscribeAll) {
+    for (const part of subString.split("||")) {
+      const tag = part.trim();
+      if (tag.length > 0 && !tagsSet.includes(tag)) tagsSet.push(tag);
+    }
+  }
+  return {
+    classFilterMode: false,
+    topic,
+    subString,
+    tagsSet,
+    codeSet: tagsSet.map(javaHashCode),
+    subVersion,
+    expressionType: "TAG",
+  };
+}
+
+/** Java's rule: "*" takes everything; otherwise the message's TAGS must be one of the tags. */
+export function tagsMatch(subscription: SubscriptionData, tags: string | undefined): boolean {
+  if (subscription.subString === subscribeAll || subscription.tagsSet.length === 0) return true;
+  return tags !== undefined && subscription.tagsSet.includes(tags);
+}

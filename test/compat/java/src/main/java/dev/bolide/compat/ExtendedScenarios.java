@@ -1,0 +1,276 @@
+package dev.bolide.compat;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.client.producer.TransactionListener;
+import org.apache.rocketmq.client.producer.TransactionMQProducer;
+import org.apache.rocketmq.client.producer.TransactionSendResult;
+import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
+
+/**
+ * Scenarios beyond the core set: ordered consumption (queue locks), delayed delivery, consumer retry
+ * (send-back + %RETRY% topic), transactional messages and resuming from committed offsets.
+ */
+final class ExtendedScenarios {
+    private ExtendedScenarios() {}
+
+    private static final String[] TAGS3 = {"TagA", "TagB", "TagC"};
+
+    /**
+     * 600 messages over 12 order keys sent with a MessageQueueSelector (key % queues); a
+     * MessageListenerOrderly consumer (LOCK_BATCH_MQ) must see every key's sequence in send order.
+     */
+    static String order(Ctx ctx) throws Exception {
+        final int n = 600;
+        final int keys = 12;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 50);
+        DefaultMQProducer p = ctx.producer();
+        ctx.progress("sending " + n + " ordered messages to " + topic);
+        for (int i = 0; i < n; i++) {
+            Scenarios.checkDeadline(ctx, "sending (" + i + "/" + n + ")");
+            SendResult r = p.send(pl.message(i), (mqs, msg, arg) -> mqs.get((Integer) arg % mqs.size()), i % keys);
+            Scenarios.checkSent(r, topic, i);
+        }
+        Collector c = new Collector("orderly consumer", pl, n, null);
+        int[] lastSeen = new int[keys];
+        java.util.Arrays.fill(lastSeen, -1);
+        ConcurrentLinkedQueue<String> orderErrors = new ConcurrentLinkedQueue<>();
+        AtomicInteger outOfOrder = new AtomicInteger();
+        ctx.pushConsumer(ctx.group("CG"), topic, "*", MessageModel.CLUSTERING, (MessageListenerOrderly) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                int id = pl.idOf(m.getBody());
+                if (id >= 0 && id < n) {
+                    int key = id % keys;
+                    synchronized (lastSeen) {
+                        if (id <= lastSeen[key] && c.hitsOf(id) == 0) {
+                            outOfOrder.incrementAndGet();
+                            if (orderErrors.size() < 5) {
+                                orderErrors.add("key " + key + ": message " + id + " after " + lastSeen[key]);
+                            }
+                        }
+                        lastSeen[key] = Math.max(lastSeen[key], id);
+                    }
+                }
+                c.accept(m);
+            }
+            return ConsumeOrderlyStatus.SUCCESS;
+        });
+        String s = Scenarios.awaitAll(ctx, c);
+        Check.that(outOfOrder.get() == 0, outOfOrder.get() + " messages out of order, e.g. " + orderErrors);
+        return s;
+    }
+
+    /** 100 messages with delayTimeLevel 1 (1 s) arrive, none earlier than ~1 s after they were sent. */
+    static String delay(Ctx ctx) throws Exception {
+        final int n = 100;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 50);
+        DefaultMQProducer p = ctx.producer();
+        AtomicLongArray sentAt = new AtomicLongArray(n);
+        ctx.progress("sending " + n + " messages with delayTimeLevel=1 to " + topic);
+        for (int i = 0; i < n; i++) {
+            Message m = pl.message(i);
+            m.setDelayTimeLevel(1);
+            sentAt.set(i, System.currentTimeMillis());
+            SendResult r = p.send(m);
+            Scenarios.checkSent(r, topic, i);
+        }
+        Collector c = new Collector("consumer", pl, n, null);
+        AtomicInteger early = new AtomicInteger();
+        ConcurrentLinkedQueue<String> earlyExamples = new ConcurrentLinkedQueue<>();
+        ctx.pushConsumer(ctx.group("CG"), topic, "*", MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
+            long now = System.currentTimeMillis();
+            for (MessageExt m : msgs) {
+                int id = pl.idOf(m.getBody());
+                if (id >= 0 && id < n && now - sentAt.get(id) < 900) {
+                    early.incrementAndGet();
+                    if (earlyExamples.size() < 3) {
+                        earlyExamples.add("message " + id + " after " + (now - sentAt.get(id)) + " ms");
+                    }
+                }
+                c.accept(m);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        String s = Scenarios.awaitAll(ctx, c);
+        Check.that(early.get() == 0, early.get() + " delayed messages arrived before 1 s, e.g. " + earlyExamples);
+        return s;
+    }
+
+    /**
+     * The consumer answers RECONSUME_LATER to the first delivery of each of 20 messages; every message
+     * must come back (CONSUMER_SEND_MSG_BACK, %RETRY% topic, delay level 3 = 10 s) with reconsumeTimes 1.
+     */
+    static String retry(Ctx ctx) throws Exception {
+        final int n = 20;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 7);
+        DefaultMQProducer p = ctx.producer();
+        Scenarios.sendSync(ctx, p, pl, n, null);
+        Collector first = new Collector("first deliveries", pl, n, null);
+        Collector again = new Collector("redeliveries", pl, n, null);
+        again.expectReconsumeTimes = 1;
+        AtomicLongArray firstAt = new AtomicLongArray(n);
+        AtomicLongArray againAt = new AtomicLongArray(n);
+        ctx.pushConsumer(ctx.group("CG"), topic, "*", MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
+            boolean later = false;
+            long now = System.currentTimeMillis();
+            for (MessageExt m : msgs) {
+                int id = pl.idOf(m.getBody());
+                if (m.getReconsumeTimes() == 0) {
+                    if (id >= 0 && id < n) {
+                        firstAt.compareAndSet(id, 0, now);
+                    }
+                    first.accept(m);
+                    later = true;
+                } else {
+                    if (id >= 0 && id < n) {
+                        againAt.compareAndSet(id, 0, now);
+                    }
+                    again.accept(m);
+                }
+            }
+            return later ? ConsumeConcurrentlyStatus.RECONSUME_LATER : ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        ctx.progress("waiting for first deliveries");
+        ctx.await(first::complete, first::status);
+        ctx.progress("waiting for redeliveries (retry delay level 3 = 10 s)");
+        String s = Scenarios.awaitAll(ctx, first, again);
+        long min = Long.MAX_VALUE;
+        long max = 0;
+        for (int i = 0; i < n; i++) {
+            long d = againAt.get(i) - firstAt.get(i);
+            min = Math.min(min, d);
+            max = Math.max(max, d);
+        }
+        // RocketMQ redelivers the first retry at delay level 3 (10 s); allow timer slack.
+        Check.that(min >= 9000, "redelivered too early: first retry came " + min + ".." + max
+                + " ms after the first delivery; RocketMQ waits 10 s (delay level 3 = 3 + reconsumeTimes)");
+        return s + "; redelivered after " + min + ".." + max + " ms";
+    }
+
+    /**
+     * 100 transactional messages: even ones COMMIT_MESSAGE, odd ones ROLLBACK_MESSAGE in
+     * executeLocalTransaction (END_TRANSACTION); a consumer must get exactly the committed half.
+     */
+    static String transaction(Ctx ctx) throws Exception {
+        final int n = 100;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 10);
+        AtomicInteger checks = new AtomicInteger();
+        TransactionListener listener = new TransactionListener() {
+            @Override
+            public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                return ((Integer) arg) % 2 == 0 ? LocalTransactionState.COMMIT_MESSAGE : LocalTransactionState.ROLLBACK_MESSAGE;
+            }
+
+            @Override
+            public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                checks.incrementAndGet();
+                int id = pl.idOf(msg.getBody());
+                return id >= 0 && id % 2 == 0 ? LocalTransactionState.COMMIT_MESSAGE : LocalTransactionState.ROLLBACK_MESSAGE;
+            }
+        };
+        TransactionMQProducer p = ctx.transactionProducer(listener);
+        ctx.progress("sending " + n + " transactional messages to " + topic);
+        for (int i = 0; i < n; i++) {
+            Scenarios.checkDeadline(ctx, "sending (" + i + "/" + n + ")");
+            TransactionSendResult r = p.sendMessageInTransaction(pl.message(i), i);
+            Check.that(r.getSendStatus() == SendStatus.SEND_OK, "half message " + i + ": send status " + r.getSendStatus());
+            LocalTransactionState want = i % 2 == 0 ? LocalTransactionState.COMMIT_MESSAGE : LocalTransactionState.ROLLBACK_MESSAGE;
+            Check.that(r.getLocalTransactionState() == want, "message " + i + ": local state " + r.getLocalTransactionState());
+        }
+        BitSet committed = new BitSet(n);
+        for (int i = 0; i < n; i += 2) {
+            committed.set(i);
+        }
+        Collector c = new Collector("consumer", pl, n, committed);
+        ctx.pushConsumer(ctx.group("CG"), topic, "*", MessageModel.CLUSTERING, c);
+        String s = Scenarios.awaitAll(ctx, c);
+        Thread.sleep(Math.min(2000, Math.max(0, ctx.remainingMillis())));
+        Check.that(c.unexpected.get() == 0, "rolled-back messages were delivered: " + c.status());
+        return s + ", " + checks.get() + " transaction checks";
+    }
+
+    /**
+     * Offsets survive a consumer restart: consume 200, shut the consumer down (it commits offsets),
+     * send 200 more, start a new consumer in the same group: it must get the new 200 and none of the old.
+     */
+    static String resume(Ctx ctx) throws Exception {
+        final int half = 200;
+        final int n = half * 2;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 40);
+        DefaultMQProducer p = ctx.producer();
+        AtomicReferenceArray<String> ids = new AtomicReferenceArray<>(n);
+        ctx.progress("sending the first " + half + " messages");
+        for (int i = 0; i < half; i++) {
+            SendResult r = p.send(pl.message(i));
+            Scenarios.checkSent(r, topic, i);
+            ids.set(i, r.getMsgId());
+        }
+        String group = ctx.group("CG");
+        BitSet firstHalf = new BitSet(n);
+        firstHalf.set(0, half);
+        Collector c1 = new Collector("first consumer", pl, n, firstHalf);
+        c1.sentMsgIds = ids;
+        DefaultMQPushConsumer first = ctx.pushConsumer(group, topic, "*", MessageModel.CLUSTERING, c1);
+        Scenarios.awaitAll(ctx, c1);
+        ctx.progress("shutting the first consumer down");
+        first.shutdown(); // persists offsets (UPDATE_CONSUMER_OFFSET) and unregisters
+
+        ctx.progress("sending the second " + half + " messages");
+        for (int i = half; i < n; i++) {
+            SendResult r = p.send(pl.message(i));
+            Scenarios.checkSent(r, topic, i);
+            ids.set(i, r.getMsgId());
+        }
+        BitSet secondHalf = new BitSet(n);
+        secondHalf.set(half, n);
+        Collector c2 = new Collector("second consumer", pl, n, secondHalf);
+        c2.sentMsgIds = ids;
+        ctx.pushConsumer(group, topic, "*", MessageModel.CLUSTERING, c2);
+        String s = Scenarios.awaitAll(ctx, c2);
+        Thread.sleep(Math.min(1000, Math.max(0, ctx.remainingMillis())));
+        Check.that(c2.unexpected.get() == 0, "messages consumed before the restart were delivered again "
+                + "(committed offsets not honoured): " + c2.status());
+        return s;
+    }
+
+    static List<String> names() {
+        List<String> l = new ArrayList<>();
+        l.add("order");
+        l.add("delay");
+        l.add("retry");
+        l.add("transaction");
+        l.add("resume");
+        return l;
+    }
+
+    static void register(Map<String, Main.Scenario> m) {
+        m.put("order", ExtendedScenarios::order);
+        m.put("delay", ExtendedScenarios::delay);
+        m.put("retry", ExtendedScenarios::retry);
+        m.put("transaction", ExtendedScenarios::transaction);
+        m.put("resume", ExtendedScenarios::resume);
+    }
+}

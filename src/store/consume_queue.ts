@@ -91,8 +91,7 @@ export class ConsumeQueue {
     const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
     writeU64(view, at, commitLogOffset);
     view.setInt32(at + 8, size);
-    view.setInt32(at + 12, tagsCode < 0 ? -1 : 0);
-    view.setInt32(at + 16, tagsCode);
+    writeU64(view, at + 12, tagsCode); // a tag hash (sign-extended) or, for delayed messages, a due time
     file.wrotePosition = at + cqEntryBytes;
     this.maxOffset = offset + 1;
     return true;
@@ -110,7 +109,7 @@ export class ConsumeQueue {
     const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
     into.commitLogOffset = readU64(view, at);
     into.size = view.getInt32(at + 8);
-    into.tagsCode = view.getInt32(at + 16);
+    into.tagsCode = readU64(view, at + 12);
     return true;
   }
 

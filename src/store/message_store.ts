@@ -41,6 +41,12 @@ export interface StoreConfig {
   syncFlushTimeoutMs: number;
   /** Per pull: at most this many bytes of records (at least one record is always returned). */
   pullBytesMax: number;
+  /**
+   * The consume-queue tag field of a record, for re-dispatch during recovery: by default the
+   * hash of TAGS; the broker overrides it for SCHEDULE_TOPIC_XXXX, where it holds the due time.
+   * Must agree with the tagsCode the put path was given.
+   */
+  tagsCodeFor?: (topic: string, properties: string, storeTimestamp: number) => number | null;
 }
 
 export interface PutResult {
@@ -133,9 +139,11 @@ export class MessageStore {
     const topic = new TextDecoder().decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
     const propsAt = topicAt + 1 + topicBytes;
     const propsBytes = view.getInt16(propsAt);
-    const properties = decodeProperties(new TextDecoder().decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes)));
-    const queue = this.queue(topic, queueId);
-    return queue.put(queueOffset, physicalOffset, size, tagsCodeOf(properties.get(Property.TAGS)));
+    const propertiesText = new TextDecoder().decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));
+    const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
+    const tagsCode =
+      this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(decodeProperties(propertiesText).get(Property.TAGS));
+    return this.queue(topic, queueId).put(queueOffset, physicalOffset, size, tagsCode);
   }
 
   queue(topic: string, queueId: number): ConsumeQueue {
@@ -172,10 +180,12 @@ export class MessageStore {
     const inQueue = type !== SysFlag.TRANSACTION_PREPARED && type !== SysFlag.TRANSACTION_ROLLBACK;
     const queue = this.queue(message.topic, message.queueId);
     const queueOffset = inQueue ? queue.maxOffset : 0;
-    const appended = this.commitLog.append(message, sizes, queueOffset, this.io.clock.realtimeMs());
+    const storeTimestamp = this.io.clock.realtimeMs();
+    const appended = this.commitLog.append(message, sizes, queueOffset, storeTimestamp);
     if (inQueue) {
-      queue.put(queueOffset, appended.physicalOffset, appended.size, message.tagsCode);
-      for (const listener of this.arrivalListeners) listener(message.topic, message.queueId, queue.maxOffset, message.tagsCode);
+      const tagsCode = this.config.tagsCodeFor?.(message.topic, message.properties, storeTimestamp) ?? message.tagsCode;
+      queue.put(queueOffset, appended.physicalOffset, appended.size, tagsCode);
+      for (const listener of this.arrivalListeners) listener(message.topic, message.queueId, queue.maxOffset, tagsCode);
     }
     const result: PutResult = { status: PutStatus.OK, physicalOffset: appended.physicalOffset, queueOffset, size: appended.size };
     if (this.config.flush === "sync" && waitStoreMsgOk) {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "./log.ts";
+import { messageDelayLevelDefault, parseDelayLevels } from "./broker/schedule/delay_levels.ts";
 import { frameBytesMaxDefault } from "./net/frame.ts";
 
 export type Role = "all" | "namesrv" | "broker";
@@ -27,6 +28,7 @@ export interface Config {
   messageBodyBytesMax: number;
   frameBytesMax: number;
   connectionSendBytesMax: number;
+  messageDelayLevel: string;
   logLevel: LogLevel;
 }
 
@@ -47,6 +49,7 @@ export const usage = `Usage: bolide [options]
   --commitlog-file-bytes SIZE    commit-log segment size, e.g. 1g, 64m (default 1g)
   --message-bytes-max SIZE       largest message body (default 4m)
   --frame-bytes-max SIZE         largest remoting frame (default 16m)
+  --message-delay-level LEVELS   delay levels (default "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h")
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
   -h, --help                     this text
@@ -121,6 +124,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
         "commitlog-file-bytes": { type: "string" },
         "message-bytes-max": { type: "string" },
         "frame-bytes-max": { type: "string" },
+        "message-delay-level": { type: "string" },
         "log-level": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -181,6 +185,13 @@ export function parseCommandLine(argv: string[]): ParseResult {
   if (frameBytesMax < messageBodyBytesMax + 64 * 1024) throw new UsageError("--frame-bytes-max must exceed --message-bytes-max by at least 64k");
   if (commitLogFileBytes < messageBodyBytesMax + 128 * 1024) throw new UsageError("--commitlog-file-bytes must exceed --message-bytes-max by at least 128k");
 
+  const messageDelayLevel = pick(flags["message-delay-level"], "messageDelayLevel") ?? messageDelayLevelDefault;
+  try {
+    parseDelayLevels(messageDelayLevel);
+  } catch (error) {
+    throw new UsageError(`--message-delay-level: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
   return {
     kind: "run",
     config: {
@@ -202,6 +213,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
       messageBodyBytesMax,
       frameBytesMax,
       connectionSendBytesMax: 64 * 1024 * 1024,
+      messageDelayLevel,
       logLevel: logLevel as LogLevel,
     },
   };

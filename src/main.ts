@@ -53,6 +53,8 @@ async function run(config: Config): Promise<void> {
         offsetPersistIntervalMs: 5_000,
         pullHoldMsMax: 20_000,
         shutdownDrainMs: 2_000,
+        messageDelayLevel: config.messageDelayLevel,
+        maxReconsumeTimesDefault: 16,
         store: {
           dataDir: config.dataDir,
           commitLogFileBytes: config.commitLogFileBytes,

@@ -18,7 +18,7 @@ import { RemotingClient } from "../net/tcp_client.ts";
 import { RemotingServer } from "../net/tcp_server.ts";
 import { encodeJsonBody } from "../protocol/json_body.ts";
 import { hostBytes, type HostBytes } from "../protocol/message_record.ts";
-import { newTopicConfig, permReadWrite, type TopicConfig } from "../protocol/topic.ts";
+import { dlqTopicPrefix, newTopicConfig, permReadWrite, type TopicConfig } from "../protocol/topic.ts";
 import { MessageStore, type StoreConfig } from "../store/message_store.ts";
 import { ClientManager } from "./client_manager.ts";
 import { ConsumerOffsetManager } from "./consumer_offset_manager.ts";
@@ -27,7 +27,12 @@ import { processAdmin } from "./processor/admin.ts";
 import { processClient } from "./processor/client.ts";
 import { processPull } from "./processor/pull.ts";
 import { processSend } from "./processor/send.ts";
+import { processSendBack } from "./processor/send_back.ts";
 import { TopicConfigManager } from "./topic_config_manager.ts";
+import { effectiveLevel, parseDelayLevels, scheduleTopic } from "./schedule/delay_levels.ts";
+import { ScheduleMessageService } from "./schedule/schedule_message_service.ts";
+import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
+import { type MessageToStore } from "../protocol/message_record.ts";
 
 const log = logScoped("broker");
 
@@ -50,6 +55,10 @@ export interface BrokerConfig {
   /** Longest a pull is held, whatever the client asks: under the clients' 30 s socket timeout. */
   pullHoldMsMax: number;
   shutdownDrainMs: number;
+  /** RocketMQ's messageDelayLevel: "1s 5s 10s 30s 1m …". */
+  messageDelayLevel: string;
+  /** Retries before a message goes to %DLQ%<group>, unless the client sends its own. */
+  maxReconsumeTimesDefault: number;
   store: StoreConfig;
 }
 
@@ -59,6 +68,7 @@ export class Broker {
   readonly clients: ClientManager;
   readonly store: MessageStore;
   readonly pullHold: PullHoldService;
+  readonly schedule: ScheduleMessageService;
   readonly namesrv = new RemotingClient();
   private readonly server: RemotingServer;
   private timers: Array<ReturnType<typeof setInterval>> = [];
@@ -77,7 +87,12 @@ export class Broker {
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
     this.clients = new ClientManager(config.channelExpiryMs);
-    this.store = new MessageStore(config.store, io);
+    // Delayed messages carry their due time in the consume-queue tag field.
+    this.store = new MessageStore(
+      { ...config.store, tagsCodeFor: (topic, properties, storeTimestamp) => (topic === scheduleTopic ? this.schedule.dueTimeMs(properties, storeTimestamp) : null) },
+      io,
+    );
+    this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
     this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
     this.store.onArrival((topic, queueId, maxOffset, tagsCode) => this.pullHold.notify(topic, queueId, maxOffset, tagsCode));
     this.server = new RemotingServer({
@@ -98,8 +113,10 @@ export class Broker {
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
+    this.schedule.start();
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
+    this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
@@ -128,6 +145,8 @@ export class Broker {
         return processSend(this, connection, request);
       case RequestCode.PULL_MESSAGE:
         return processPull(this, connection, request);
+      case RequestCode.CONSUMER_SEND_MSG_BACK:
+        return processSendBack(this, connection, request);
       case RequestCode.HEART_BEAT:
       case RequestCode.UNREGISTER_CLIENT:
       case RequestCode.GET_CONSUMER_LIST_BY_GROUP:
@@ -152,6 +171,33 @@ export class Broker {
     const config = newTopicConfig(topic, queueNums, permReadWrite);
     await this.createTopic(config);
     return config;
+  }
+
+  /**
+   * RocketMQ's delay handling on put: a message with DELAY > 0 (and not a prepared or rolled-back
+   * transaction) is stored under SCHEDULE_TOPIC_XXXX, queue level − 1, with its real topic and
+   * queue in REAL_TOPIC / REAL_QID; the schedule service delivers it when due.
+   */
+  applyDelay(message: MessageToStore): MessageToStore {
+    if (!message.properties.includes(Property.DELAY)) return message;
+    const type = message.sysFlag & 0xc;
+    if (type === 0x4 || type === 0xc) return message;
+    const properties = decodeProperties(message.properties);
+    const level = effectiveLevel(Number(properties.get(Property.DELAY) ?? 0), this.schedule.levelsMs.length);
+    if (level === 0) return message;
+    properties.set(Property.DELAY, String(level));
+    properties.set(Property.REAL_TOPIC, message.topic);
+    properties.set(Property.REAL_QID, String(message.queueId));
+    return { ...message, topic: scheduleTopic, queueId: level - 1, properties: encodeProperties(properties) };
+  }
+
+  /** The message re-addressed to %DLQ%<group> (created on demand: 1 queue), delay removed. */
+  async toDeadLetter(message: MessageToStore, group: string): Promise<MessageToStore> {
+    const topic = dlqTopicPrefix + group;
+    await this.ensureTopic(topic, 1);
+    const properties = decodeProperties(message.properties);
+    properties.delete(Property.DELAY);
+    return { ...message, topic, queueId: 0, properties: encodeProperties(properties) };
   }
 
   async registerAll(): Promise<void> {
@@ -203,6 +249,7 @@ export class Broker {
     const deadline = this.io.clock.monotonicMs() + this.config.shutdownDrainMs;
     while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     this.accepting = false;
+    await this.schedule.stop();
     await this.store.shutdown();
     this.offsets.persist(true);
     await this.unregisterAll();

@@ -46,6 +46,11 @@ export class ConsumerOffsetManager {
     return [...this.table.keys()].filter((key) => key.startsWith(`${topic}@`)).map((key) => key.slice(topic.length + 1));
   }
 
+  /** Topics the group has committed offsets for. */
+  topicsOf(group: string): string[] {
+    return [...this.table.keys()].filter((key) => key.endsWith(`@${group}`)).map((key) => key.slice(0, key.length - group.length - 1));
+  }
+
   deleteTopic(topic: string): void {
     for (const key of [...this.table.keys()]) if (key.startsWith(`${topic}@`)) this.table.delete(key);
     this.dirty = true;

@@ -39,6 +39,8 @@ export interface SendHeader {
   flag: number;
   properties: string;
   reconsumeTimes: number;
+  /** -1: not sent (the group's default applies). */
+  maxReconsumeTimes: number;
   batch: boolean;
 }
 
@@ -73,6 +75,7 @@ export function parseSendHeader(request: RemotingCommand): SendHeader {
     flag: int(ext, "flag", 0),
     properties: ext["properties"] ?? "",
     reconsumeTimes: int(ext, "reconsumeTimes", 0),
+    maxReconsumeTimes: int(ext, "maxReconsumeTimes", -1),
     batch: ext["batch"] === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
   };
 }
@@ -157,14 +160,19 @@ export async function processSend(broker: Broker, connection: Connection, reques
     return sendResponse(request, ResponseCode.SUCCESS, ids.join(","), queueId, first.queueOffset);
   }
 
-  const message: MessageToStore = {
+  let message: MessageToStore = {
     ...base,
     flag: header.flag,
     body,
     properties: header.properties,
     tagsCode: tagsCodeOf(headerProperties.get(Property.TAGS)),
   };
-  const result = await broker.store.put(message, waitStoreMsgOk);
+  // A client re-sending to %RETRY%<group> itself: past its retries the message goes to the DLQ.
+  if (header.topic.startsWith(retryTopicPrefix)) {
+    const maxReconsumeTimes = header.maxReconsumeTimes >= 0 ? header.maxReconsumeTimes : broker.config.maxReconsumeTimesDefault;
+    if (header.reconsumeTimes >= maxReconsumeTimes) message = await broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length));
+  }
+  const result = await broker.store.put(broker.applyDelay(message), waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
   const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);

@@ -215,6 +215,33 @@ export class ClientInstance {
     return this.invoke(this.masterAddr(brokerName), request, timeoutMs);
   }
 
+  /**
+   * CONSUMER_SEND_MSG_BACK (36) to the master of the broker the message came from: the broker
+   * stores a copy in %RETRY%<group> at delay level 3 + reconsumeTimes (delayLevel 0), or in
+   * %DLQ%<group> once reconsumeTimes reaches maxReconsumeTimes.
+   */
+  async sendMessageBack(
+    brokerName: string,
+    commitLogOffset: number,
+    group: string,
+    delayLevel: number,
+    originMsgId: string,
+    originTopic: string,
+    maxReconsumeTimes: number,
+  ): Promise<void> {
+    const request = newRequest(RequestCode.CONSUMER_SEND_MSG_BACK, {
+      offset: String(commitLogOffset),
+      group,
+      delayLevel: String(delayLevel),
+      originMsgId,
+      originTopic,
+      unitMode: "false",
+      maxReconsumeTimes: String(maxReconsumeTimes),
+    });
+    const response = await this.invokeBroker(brokerName, request);
+    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark ?? "", this.masterAddr(brokerName));
+  }
+
   private async offsetCall(code: number, mq: MessageQueue, extra: Record<string, string> = {}): Promise<number> {
     const request = newRequest(code, { topic: mq.topic, queueId: String(mq.queueId), ...extra });
     const response = await this.invokeBroker(mq.brokerName, request);

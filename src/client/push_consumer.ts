@@ -16,8 +16,12 @@
  *   5 s, when a queue is taken away, and at shutdown.
  * - BROADCASTING: every member takes every queue; offsets stay in this object's memory (a new
  *   instance starts per consumeFromWhere); a failed message is dropped, never retried.
- * - A handler that throws (clustering) gets the message again after consumeRetryDelayMs, from
- *   this process (see onConsumeFailed: the seam for retry topics and the DLQ).
+ * - A handler that throws (clustering): the message is sent back to the broker
+ *   (CONSUMER_SEND_MSG_BACK), which redelivers it through %RETRY%<group> after the level delay
+ *   (10 s, 30 s, 1 m …) with reconsumeTimes + 1, and parks it in %DLQ%<group> after
+ *   maxReconsumeTimes; only if the broker cannot take it back is it retried from this process
+ *   after consumeRetryDelayMs. Clustering consumers subscribe %RETRY%<group> themselves, and a
+ *   message from it reaches the handler under its original topic (RETRY_TOPIC).
  * - At most consumeConcurrency handler calls run at once (over all queues); at most
  *   pullThresholdForQueue messages per queue wait in memory before its pulls pause.
  * - Messages reach the handler with bodies decompressed and tags checked exactly (the broker
@@ -39,6 +43,8 @@ import { localIpv4, messageQueueKey, type MessageQueue, type ReceivedMessage } f
 import { defaultInstanceName } from "./producer.ts";
 import { allocateAveragely } from "./rebalance.ts";
 import { buildSubscription, tagsMatch, type SubscriptionData } from "./subscription.ts";
+import { Property } from "../protocol/message_properties.ts";
+import { retryTopicPrefix } from "../protocol/topic.ts";
 
 const log = logScoped("client");
 
@@ -72,6 +78,8 @@ export interface PushConsumerOptions {
   pullBatchSize?: number;
   pullThresholdForQueue?: number;
   rebalanceIntervalMs?: number;
+  /** Redeliveries before the broker moves a failed message to %DLQ%<group> (RocketMQ's 16). */
+  maxReconsumeTimes?: number;
   io?: Io;
 }
 
@@ -149,6 +157,7 @@ export class PushConsumer {
       pullBatchSize: options.pullBatchSize ?? 32,
       pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
       rebalanceIntervalMs: options.rebalanceIntervalMs ?? 20_000,
+      maxReconsumeTimes: options.maxReconsumeTimes ?? 16,
       io: options.io ?? realIo,
     };
     if (this.options.consumerGroup.length === 0) throw new MQClientError("consumerGroup is required");
@@ -187,6 +196,10 @@ export class PushConsumer {
     if (!this.handler) throw new MQClientError("call onMessage() before start()");
     if (this.subscriptions.size === 0) throw new MQClientError("call subscribe() before start()");
     this.options.consumeTimestampMs ??= this.options.io.clock.realtimeMs() - 30 * 60_000;
+    if (this.clustering) {
+      const retryTopic = retryTopicPrefix + this.options.consumerGroup;
+      this.subscriptions.set(retryTopic, buildSubscription(retryTopic, "*", this.options.io.clock.realtimeMs()));
+    }
     const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request));
     this.instance = instance;
     await Promise.all(
@@ -238,7 +251,6 @@ export class PushConsumer {
           messageModel: this.options.messageModel,
           consumeFromWhere: this.options.consumeFromWhere,
           unitMode: false,
-          // SEAM (retry topics): clustering consumers will also subscribe %RETRY%<group> with "*".
           subscriptionDataSet: [...this.subscriptions.values()],
         },
       ],
@@ -385,6 +397,8 @@ export class PushConsumer {
       pq.pullOffset = response.nextBeginOffset; // SUCCESS, NOT_FOUND, RETRY_IMMEDIATELY, OFFSET_MOVED alike
       for (const message of response.messages) {
         if (!tagsMatch(subscription, message.tags) || pq.pending.has(message.queueOffset)) continue;
+        const originalTopic = message.propertyMap[Property.RETRY_TOPIC];
+        if (originalTopic !== undefined && message.topic.startsWith(retryTopicPrefix)) message.topic = originalTopic;
         pq.pending.add(message.queueOffset);
         this.ready.push({ pq, message });
       }
@@ -418,12 +432,10 @@ export class PushConsumer {
   }
 
   /**
-   * The handler threw. Broadcasting: the message is dropped (logged). Clustering, for now: the
-   * same message is handed over again after consumeRetryDelayMs, from memory.
-   * SEAM (retry topics and DLQ): send it back with CONSUMER_SEND_MSG_BACK (36, delayLevel 0,
-   * maxReconsumeTimes) to the master of message.brokerName and mark it consumed once accepted;
-   * fall back to this local retry when that fails; restore the topic from RETRY_TOPIC on
-   * messages of %RETRY%<group>.
+   * The handler threw. Broadcasting: the message is dropped (logged). Clustering: it goes back to
+   * the broker for redelivery through %RETRY%<group> (or to %DLQ%<group>) and counts as consumed
+   * here once the broker took it; if the broker refuses or cannot be reached, the same message is
+   * handed over again from memory after consumeRetryDelayMs.
    */
   private onConsumeFailed(delivery: Delivery, error: unknown): void {
     const { pq, message } = delivery;
@@ -432,12 +444,28 @@ export class PushConsumer {
       pq.pending.delete(message.queueOffset);
       return;
     }
-    setTimeout(() => {
-      if (pq.dropped) return;
-      message.reconsumeTimes++;
-      this.ready.push(delivery);
-      this.dispatch();
-    }, consumeRetryDelayMs);
+    const instance = this.instance;
+    const retryLocally = (): void => {
+      setTimeout(() => {
+        if (pq.dropped) return;
+        message.reconsumeTimes++;
+        this.ready.push(delivery);
+        this.dispatch();
+      }, consumeRetryDelayMs);
+    };
+    if (!instance) return retryLocally();
+    const originMsgId = message.propertyMap[Property.ORIGIN_MESSAGE_ID] ?? message.msgId;
+    instance
+      .sendMessageBack(message.brokerName, message.commitLogOffset, this.options.consumerGroup, 0, originMsgId, message.topic, this.options.maxReconsumeTimes)
+      .then(
+        () => {
+          pq.pending.delete(message.queueOffset);
+        },
+        (sendBackError: unknown) => {
+          log.warnEvery(10_000, "consume.send_back_failed", { group: this.options.consumerGroup, error: String(sendBackError) });
+          retryLocally();
+        },
+      );
   }
 }
 

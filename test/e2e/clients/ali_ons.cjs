@@ -486,6 +486,71 @@ async function modeCreateTopic(nameSrv, positional) {
   finish(!!route, { reason: route ? 'created' : 'no route after create', topic, queues, route, timings: { createdMs } });
 }
 
+// retry <topic> <group> <count> [--fail-times N]: the handler throws for the first N deliveries of
+// each message; success when every message came N + 1 times, with reconsumeTimes 0..N and its
+// own topic (ali-ons restores it from RETRY_TOPIC), through the broker's retry topic.
+async function modeRetry(nameSrv, positional, flags) {
+  const [topic, group, countText] = positional;
+  if (!topic || !group || countText === undefined) usage('retry needs <topic> <group> <count>');
+  const count = intArg(countText, 'count');
+  const failTimes = intArg(flags['fail-times'] || '1', '--fail-times');
+  const sent = await produce(nameSrv, topic, 0, count, 'TagA', `PG_${topic}`);
+  if (sent.sent !== count) return finish(false, { reason: 'send failed', failures: sent.failures });
+  const deliveries = new Map();
+  const consumer = new Consumer(Object.assign(common(nameSrv), {
+    consumerGroup: group, instanceName: `retry_${process.pid}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+  }));
+  consumer.on('error', err => recordError('consumer', err));
+  let done;
+  const allDone = new Promise(resolve => (done = resolve));
+  consumer.subscribe(topic, '*', async msg => {
+    const index = indexOf(topic, msg.body);
+    const list = deliveries.get(index) || [];
+    list.push({ reconsumeTimes: msg.reconsumeTimes, topic: msg.topic, at: Date.now() });
+    deliveries.set(index, list);
+    if ([...deliveries.values()].filter(l => l.length > failTimes).length === count) done();
+    if (list.length <= failTimes) throw new Error(`refused delivery ${list.length} of message ${index}`);
+  });
+  await withTimeout(consumer.ready(), 15000, 'consumer.ready()');
+  await allDone;
+  await sleep(500);
+  await closeQuietly(consumer, 'consumer');
+  const problems = [];
+  for (const [index, list] of deliveries) {
+    const times = list.map(d => d.reconsumeTimes);
+    const expected = Array.from({ length: failTimes + 1 }, (_, i) => i);
+    if (JSON.stringify(times.slice(0, failTimes + 1)) !== JSON.stringify(expected)) problems.push({ index, times });
+    if (list.some(d => d.topic !== topic)) problems.push({ index, topics: list.map(d => d.topic) });
+  }
+  const gapsMs = [...deliveries.values()].map(l => (l.length > 1 ? l[1].at - l[0].at : null));
+  finish(problems.length === 0, { reason: problems.length === 0 ? 'all redelivered' : 'wrong redeliveries', problems: problems.slice(0, 10), firstRetryGapMs: gapsMs.slice(0, 10) });
+}
+
+// delay <topic> <group> <level>: one message with delayTimeLevel; prints how long it took to arrive.
+async function modeDelay(nameSrv, positional) {
+  const [topic, group, levelText] = positional;
+  if (!topic || !group || levelText === undefined) usage('delay needs <topic> <group> <level>');
+  const consumer = new Consumer(Object.assign(common(nameSrv), {
+    consumerGroup: group, instanceName: `delay_${process.pid}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+  }));
+  consumer.on('error', err => recordError('consumer', err));
+  let arrived;
+  const arrival = new Promise(resolve => (arrived = resolve));
+  consumer.subscribe(topic, '*', async msg => arrived(msg));
+  await withTimeout(consumer.ready(), 15000, 'consumer.ready()');
+  const producer = new Producer(Object.assign(common(nameSrv), { producerGroup: `PG_${topic}` }));
+  await withTimeout(producer.ready(), 15000, 'producer.ready()');
+  const msg = new Message(topic, 'TagA', bodyFor(topic, 0));
+  msg.delayTimeLevel = intArg(levelText, 'level');
+  const sentAt = Date.now();
+  const result = await producer.send(msg);
+  const got = await arrival;
+  const delayMs = Date.now() - sentAt;
+  await closeQuietly(producer, 'producer');
+  await closeQuietly(consumer, 'consumer');
+  finish(true, { reason: 'arrived', delayMs, sendStatus: result.sendStatus, topic: got.topic });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -508,6 +573,8 @@ async function main() {
     case 'consume': return modeConsume(nameSrv, rest, flags, timeoutMs);
     case 'scenario': return modeScenario(nameSrv, rest, flags);
     case 'create-topic': return modeCreateTopic(nameSrv, rest);
+    case 'retry': return modeRetry(nameSrv, rest, flags);
+    case 'delay': return modeDelay(nameSrv, rest);
     default: return usage(`unknown mode ${mode}`);
   }
 }

@@ -1,0 +1,175 @@
+// Retries, dead letters and delay levels against the compiled binary, with ali-ons and our SDK.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Producer, PullConsumer, PushConsumer, type ReceivedMessage } from "../../src/client/index.ts";
+import { newRequest } from "../../src/net/remoting_command.ts";
+import { RequestCode } from "../../src/net/request_code.ts";
+import { ResponseCode } from "../../src/net/response_code.ts";
+import { RemotingClient } from "../../src/net/tcp_client.ts";
+import { aliOnsScript, cleanupAll, lastJson, runNode, sleep, startBinary, uniqueName, type Broker } from "./helpers.ts";
+
+const decoder = new TextDecoder();
+const raw = new RemotingClient();
+afterAll(() => {
+  raw.close();
+  cleanupAll();
+});
+
+async function waitUntil(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe("retries and dead letters (delay levels of 1 s)", () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBinary({ extraArgs: ["--message-delay-level", Array(18).fill("1s").join(" ")] });
+  });
+  afterAll(async () => {
+    expect(await broker.stop()).toBe(0);
+  });
+
+  test("SDK: a refused message comes back with reconsumeTimes 1, 2, … then lands in %DLQ%<group>; others are not held up", async () => {
+    const topic = uniqueName("RetryT");
+    const group = uniqueName("RetryG");
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: group, consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET", maxReconsumeTimes: 2 });
+    const poisoned: Array<{ topic: string; reconsumeTimes: number }> = [];
+    const fine = new Set<string>();
+    consumer.subscribe(topic);
+    consumer.onMessage((message: ReceivedMessage) => {
+      const body = decoder.decode(message.body);
+      if (body !== "poison") {
+        fine.add(body);
+        return;
+      }
+      poisoned.push({ topic: message.topic, reconsumeTimes: message.reconsumeTimes });
+      throw new Error("refused");
+    });
+    await consumer.start();
+    await producer.send({ topic, body: "poison", keys: "poison-key" });
+    for (let i = 0; i < 50; i++) await producer.send({ topic, body: `fine-${i}` });
+    await waitUntil("the 50 other messages", () => fine.size === 50, 10_000);
+    expect(poisoned.length).toBeLessThanOrEqual(1); // the others did not wait for the retries
+    await waitUntil("3 deliveries of the refused message", () => poisoned.length === 3, 20_000);
+    expect(poisoned).toEqual([0, 1, 2].map((reconsumeTimes) => ({ topic, reconsumeTimes })));
+
+    // After maxReconsumeTimes it sits in the DLQ, readable with a pull consumer, with its history.
+    const pull = new PullConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("DlqReader") });
+    await pull.start();
+    const dlq = `%DLQ%${group}`;
+    let dead: ReceivedMessage | undefined;
+    const deadline = Date.now() + 10_000;
+    while (!dead && Date.now() < deadline) {
+      const queues = await pull.fetchMessageQueues(dlq).catch(() => []);
+      for (const mq of queues) {
+        const result = await pull.pull(mq, "*", 0, 32);
+        dead ??= result.messages[0];
+      }
+      if (!dead) await sleep(200);
+    }
+    expect(dead).toBeDefined();
+    expect(decoder.decode(dead!.body)).toBe("poison");
+    expect(dead!.reconsumeTimes).toBe(3);
+    expect(dead!.propertyMap["RETRY_TOPIC"]).toBe(topic);
+    expect(dead!.propertyMap["ORIGIN_MESSAGE_ID"]).toBeDefined();
+    await sleep(2500);
+    expect(poisoned.length).toBe(3); // nothing is consumed from the DLQ automatically
+    await consumer.shutdown();
+    await pull.shutdown();
+    await producer.shutdown();
+  }, 60_000);
+
+  test("ali-ons: a refused message comes back through the retry topic with reconsumeTimes 1 and its own topic", async () => {
+    const result = await runNode(aliOnsScript, ["retry", broker.namesrvAddr, uniqueName("OnsRetry"), uniqueName("OnsRetryG"), "20", "--fail-times", "2"], 60_000);
+    const summary = lastJson(result.stdout);
+    if (summary?.["ok"] !== true) throw new Error(`ali-ons retry failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    expect(result.code).toBe(0);
+  }, 70_000);
+
+  test("bad send-backs: unknown offset, unknown group → clear errors, nothing stored", async () => {
+    const topic = uniqueName("BadBack");
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    await producer.send({ topic, body: "x" });
+    await producer.shutdown();
+    const unknownOffset = await raw.invoke(
+      broker.brokerAddr,
+      newRequest(RequestCode.CONSUMER_SEND_MSG_BACK, { offset: String(2 ** 40), group: "SomeGroup", delayLevel: "0", maxReconsumeTimes: "16" }),
+      5000,
+    );
+    expect([ResponseCode.SYSTEM_ERROR, ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST] as number[]).toContain(unknownOffset.code);
+    const unknownGroup = await raw.invoke(
+      broker.brokerAddr,
+      newRequest(RequestCode.CONSUMER_SEND_MSG_BACK, { offset: "0", group: uniqueName("NoSuchGroup"), delayLevel: "0", maxReconsumeTimes: "16" }),
+      5000,
+    );
+    expect(unknownGroup.code).toBe(ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST);
+    expect(unknownGroup.remark).toContain("subscription group not exist");
+  });
+});
+
+describe("delay levels (RocketMQ's defaults: 1s 5s 10s …)", () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBinary();
+  });
+  afterAll(async () => {
+    expect(await broker.stop()).toBe(0);
+  });
+
+  test("SDK: levels 1, 2 and 3 arrive no earlier than 1 s, 5 s, 10 s and within about 1 s after; level 0 at once", async () => {
+    const topic = uniqueName("DelayT");
+    const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("DelayG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
+    const arrivedAt = new Map<string, number>();
+    consumer.subscribe(topic);
+    consumer.onMessage((message) => void arrivedAt.set(decoder.decode(message.body), Date.now()));
+    await consumer.start();
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    const sentAt = new Map<string, number>();
+    for (const level of [0, 1, 2, 3]) {
+      sentAt.set(`level-${level}`, Date.now());
+      await producer.send({ topic, body: `level-${level}`, delayTimeLevel: level });
+    }
+    await waitUntil("all four messages", () => arrivedAt.size === 4, 15_000);
+    const tookMs = (level: number): number => arrivedAt.get(`level-${level}`)! - sentAt.get(`level-${level}`)!;
+    expect(tookMs(0)).toBeLessThan(1000);
+    for (const [level, delayMs] of [[1, 1000], [2, 5000], [3, 10_000]] as const) {
+      expect(tookMs(level)).toBeGreaterThanOrEqual(delayMs - 50);
+      expect(tookMs(level)).toBeLessThan(delayMs + 1200);
+    }
+    await consumer.shutdown();
+    await producer.shutdown();
+  }, 40_000);
+
+  test("ali-ons: delayTimeLevel 2 arrives after 5 s", async () => {
+    const result = await runNode(aliOnsScript, ["delay", broker.namesrvAddr, uniqueName("OnsDelay"), uniqueName("OnsDelayG"), "2"], 40_000);
+    const summary = lastJson<{ ok: boolean; delayMs: number }>(result.stdout);
+    if (summary?.ok !== true) throw new Error(`ali-ons delay failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    expect(summary!.delayMs).toBeGreaterThanOrEqual(4950);
+    expect(summary!.delayMs).toBeLessThan(7000);
+  }, 50_000);
+
+  test("a delayed message survives SIGKILL of the broker before it is due", async () => {
+    const topic = uniqueName("DelayKill");
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    const sentAt = Date.now();
+    await producer.send({ topic, body: "survivor", delayTimeLevel: 2 });
+    await producer.shutdown();
+    await broker.kill();
+    await broker.start();
+    const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("DelayKillG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
+    let arrived = 0;
+    consumer.subscribe(topic);
+    consumer.onMessage(() => void (arrived = Date.now()));
+    await consumer.start();
+    await waitUntil("the delayed message after the restart", () => arrived > 0, 15_000);
+    expect(arrived - sentAt).toBeGreaterThanOrEqual(4950);
+    await consumer.shutdown();
+  }, 40_000);
+});

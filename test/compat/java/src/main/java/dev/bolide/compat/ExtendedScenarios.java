@@ -256,6 +256,60 @@ final class ExtendedScenarios {
         return s;
     }
 
+    /**
+     * A consumer with maxReconsumeTimes = 1 refuses 5 messages every time: each is delivered with
+     * reconsumeTimes 0, then (10 s later, level 3) 1, then goes to %DLQ%<group>, where a consumer of
+     * that topic finds it with reconsumeTimes 2 and RETRY_TOPIC = the original topic.
+     */
+    static String dlq(Ctx ctx) throws Exception {
+        final int n = 5;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 11);
+        DefaultMQProducer p = ctx.producer();
+        Scenarios.sendSync(ctx, p, pl, n, null);
+        String group = ctx.group("CG");
+        AtomicInteger firsts = new AtomicInteger();
+        AtomicInteger seconds = new AtomicInteger();
+        AtomicInteger others = new AtomicInteger();
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+        c.setNamesrvAddr(ctx.namesrv);
+        c.setInstanceName(ctx.instanceName());
+        c.setClientIP("127.0.0.1");
+        c.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        c.setMaxReconsumeTimes(1);
+        c.setPollNameServerInterval(1000);
+        c.setHeartbeatBrokerInterval(2000);
+        c.subscribe(topic, "*");
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                if (m.getReconsumeTimes() == 0) firsts.incrementAndGet();
+                else if (m.getReconsumeTimes() == 1) seconds.incrementAndGet();
+                else others.incrementAndGet();
+            }
+            return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+        });
+        c.start();
+        ctx.onClose(c::shutdown);
+        java.util.Set<Integer> dead = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+        ctx.pushConsumer(ctx.group("DLQ"), "%DLQ%" + group, "*", MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                if (m.getReconsumeTimes() != 2) problems.add("a dead letter has reconsumeTimes " + m.getReconsumeTimes() + ", RocketMQ gives 2");
+                if (!topic.equals(m.getProperty("RETRY_TOPIC"))) problems.add("a dead letter's RETRY_TOPIC is " + m.getProperty("RETRY_TOPIC"));
+                int id = pl.idOf(m.getBody());
+                if (id >= 0 && id < n) dead.add(id);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        ctx.progress("waiting for first deliveries, retries (10 s) and dead letters");
+        ctx.await(() -> dead.size() == n, () -> "first " + firsts.get() + ", retries " + seconds.get() + ", more " + others.get() + "; dead letters " + dead.size() + "/" + n);
+        Check.that(problems.isEmpty(), String.valueOf(problems.peek()));
+        Thread.sleep(1500);
+        Check.that(firsts.get() >= n && seconds.get() >= n, "expected " + n + " first deliveries and " + n + " retries, got " + firsts.get() + " and " + seconds.get());
+        Check.that(others.get() == 0, others.get() + " deliveries beyond maxReconsumeTimes");
+        return "first " + firsts.get() + ", retries " + seconds.get() + ", dead letters " + dead.size() + "/" + n;
+    }
+
     static List<String> names() {
         List<String> l = new ArrayList<>();
         l.add("order");
@@ -263,6 +317,7 @@ final class ExtendedScenarios {
         l.add("retry");
         l.add("transaction");
         l.add("resume");
+        l.add("dlq");
         return l;
     }
 
@@ -272,5 +327,6 @@ final class ExtendedScenarios {
         m.put("retry", ExtendedScenarios::retry);
         m.put("transaction", ExtendedScenarios::transaction);
         m.put("resume", ExtendedScenarios::resume);
+        m.put("dlq", ExtendedScenarios::dlq);
     }
 }

@@ -26,11 +26,18 @@ import { PullHoldService } from "./long_poll.ts";
 import { processAdmin } from "./processor/admin.ts";
 import { processClient } from "./processor/client.ts";
 import { processPull } from "./processor/pull.ts";
+import { processQuery } from "./processor/query.ts";
 import { processSend } from "./processor/send.ts";
 import { processSendBack } from "./processor/send_back.ts";
+import { processLock } from "./processor/lock.ts";
+import { processEndTransaction } from "./transaction/end_transaction.ts";
+import { TransactionService, type TransactionConfig } from "./transaction/transaction_service.ts";
+import { QueueLockTable } from "../order/queue_lock.ts";
 import { TopicConfigManager } from "./topic_config_manager.ts";
 import { effectiveLevel, parseDelayLevels, scheduleTopic } from "./schedule/delay_levels.ts";
 import { ScheduleMessageService } from "./schedule/schedule_message_service.ts";
+import { requestedDueMs, TimerMessageService, TimerProperty, timerDelayMsMax, timerTopic } from "./schedule/timer_message_service.ts";
+import { RemotingError } from "../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
 import { type MessageToStore } from "../protocol/message_record.ts";
 
@@ -59,6 +66,8 @@ export interface BrokerConfig {
   messageDelayLevel: string;
   /** Retries before a message goes to %DLQ%<group>, unless the client sends its own. */
   maxReconsumeTimesDefault: number;
+  /** Half messages: check-back timing and limits (transactionTimeOut, transactionCheckInterval, transactionCheckMax). */
+  transaction: TransactionConfig;
   store: StoreConfig;
 }
 
@@ -69,6 +78,9 @@ export class Broker {
   readonly store: MessageStore;
   readonly pullHold: PullHoldService;
   readonly schedule: ScheduleMessageService;
+  readonly timer: TimerMessageService;
+  readonly queueLocks: QueueLockTable;
+  readonly transactions: TransactionService;
   readonly namesrv = new RemotingClient();
   private readonly server: RemotingServer;
   private timers: Array<ReturnType<typeof setInterval>> = [];
@@ -89,12 +101,25 @@ export class Broker {
     this.clients = new ClientManager(config.channelExpiryMs);
     // Delayed messages carry their due time in the consume-queue tag field.
     this.store = new MessageStore(
-      { ...config.store, tagsCodeFor: (topic, properties, storeTimestamp) => (topic === scheduleTopic ? this.schedule.dueTimeMs(properties, storeTimestamp) : null) },
+      {
+        ...config.store,
+        tagsCodeFor: (topic, properties, storeTimestamp) => {
+          if (topic === scheduleTopic) return this.schedule.dueTimeMs(properties, storeTimestamp);
+          if (topic === timerTopic) return Number(decodeProperties(properties).get(TimerProperty.OUT_MS) ?? 0);
+          return null;
+        },
+      },
       io,
     );
+    this.timer = new TimerMessageService(this.store, config.store.dataDir, io, () => this.storeHost);
     this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
+    this.queueLocks = new QueueLockTable(() => io.clock.monotonicMs());
+    this.transactions = new TransactionService(this.store, this.offsets, this.clients, io, () => this.storeHost, (message) => this.applyDelay(message), config.transaction);
     this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
-    this.store.onArrival((topic, queueId, maxOffset, tagsCode) => this.pullHold.notify(topic, queueId, maxOffset, tagsCode));
+    this.store.onArrival((topic, queueId, maxOffset, tagsCode) => {
+      if (topic === timerTopic) this.timer.onArrival();
+      else this.pullHold.notify(topic, queueId, maxOffset, tagsCode);
+    });
     this.server = new RemotingServer({
       hostname: config.hostname,
       port: config.port,
@@ -114,9 +139,13 @@ export class Broker {
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
     this.schedule.start();
+    this.timer.start();
+    this.transactions.load();
+    this.transactions.start();
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
     this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
+    this.timers.push(setInterval(() => this.timer.persist(), 10_000));
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
@@ -145,8 +174,15 @@ export class Broker {
         return processSend(this, connection, request);
       case RequestCode.PULL_MESSAGE:
         return processPull(this, connection, request);
+      case RequestCode.QUERY_MESSAGE:
+        return processQuery(this, connection, request);
       case RequestCode.CONSUMER_SEND_MSG_BACK:
         return processSendBack(this, connection, request);
+      case RequestCode.LOCK_BATCH_MQ:
+      case RequestCode.UNLOCK_BATCH_MQ:
+        return processLock(this, connection, request);
+      case RequestCode.END_TRANSACTION:
+        return processEndTransaction(this, connection, request);
       case RequestCode.HEART_BEAT:
       case RequestCode.UNREGISTER_CLIENT:
       case RequestCode.GET_CONSUMER_LIST_BY_GROUP:
@@ -179,9 +215,13 @@ export class Broker {
    * queue in REAL_TOPIC / REAL_QID; the schedule service delivers it when due.
    */
   applyDelay(message: MessageToStore): MessageToStore {
-    if (!message.properties.includes(Property.DELAY)) return message;
     const type = message.sysFlag & 0xc;
     if (type === 0x4 || type === 0xc) return message;
+    if (message.properties.includes("TIMER_") || message.properties.includes(TimerProperty.START_DELIVER_TIME)) {
+      const timed = this.applyTimer(message);
+      if (timed !== message) return timed;
+    }
+    if (!message.properties.includes(Property.DELAY)) return message;
     const properties = decodeProperties(message.properties);
     const level = effectiveLevel(Number(properties.get(Property.DELAY) ?? 0), this.schedule.levelsMs.length);
     if (level === 0) return message;
@@ -189,6 +229,26 @@ export class Broker {
     properties.set(Property.REAL_TOPIC, message.topic);
     properties.set(Property.REAL_QID, String(message.queueId));
     return { ...message, topic: scheduleTopic, queueId: level - 1, properties: encodeProperties(properties) };
+  }
+
+  /**
+   * Arbitrary delays (TimerMessageService): a message due later than now goes to the timer
+   * topic with its due time in TIMER_OUT_MS; one due now or in the past is stored as it is.
+   * Throws MESSAGE_ILLEGAL past timerDelayMsMax.
+   */
+  private applyTimer(message: MessageToStore): MessageToStore {
+    const properties = decodeProperties(message.properties);
+    const nowMs = this.io.clock.realtimeMs();
+    const dueMs = requestedDueMs(properties, nowMs);
+    if (dueMs === null || dueMs <= nowMs) return message;
+    if (dueMs - nowMs > timerDelayMsMax) {
+      throw new RemotingError(ResponseCode.MESSAGE_ILLEGAL, `the delivery time is more than ${timerDelayMsMax / 3_600_000} hours away`);
+    }
+    properties.set(TimerProperty.OUT_MS, String(dueMs));
+    properties.set(Property.REAL_TOPIC, message.topic);
+    properties.set(Property.REAL_QID, String(message.queueId));
+    properties.delete(Property.DELAY);
+    return { ...message, topic: timerTopic, queueId: 0, properties: encodeProperties(properties) };
   }
 
   /** The message re-addressed to %DLQ%<group> (created on demand: 1 queue), delay removed. */
@@ -250,6 +310,8 @@ export class Broker {
     while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     this.accepting = false;
     await this.schedule.stop();
+    await this.timer.stop();
+    this.transactions.stop();
     await this.store.shutdown();
     this.offsets.persist(true);
     await this.unregisterAll();

@@ -20,6 +20,10 @@ export interface Message {
   flag?: number;
   /** 1..18: deliver after "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h". */
   delayTimeLevel?: number;
+  /** Deliver after this many milliseconds (any value up to 3 days; property TIMER_DELAY_MS). */
+  delayTimeMs?: number;
+  /** Deliver at this time, ms since the epoch (property TIMER_DELIVER_MS). */
+  deliverTimeMs?: number;
 }
 
 /** One queue of a topic on one broker. */

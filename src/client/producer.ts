@@ -24,10 +24,12 @@
  */
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
-import { newRequest, type RemotingCommand } from "../net/remoting_command.ts";
+import type { Connection } from "../net/connection.ts";
+import { newRequest, newResponse, type RemotingCommand } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { encodeProperties, nameValueSeparator, Property, propertySeparator } from "../protocol/message_properties.ts";
+import { SysFlag } from "../protocol/message_record.ts";
 import { defaultTopic, notAllowedSendTopics, retryTopicPrefix, topicNameProblem } from "../protocol/topic.ts";
 import { ClientInstance, heartbeatIntervalMs, publishQueues, routeRefreshIntervalMs, type TopicRoute } from "./client_instance.ts";
 import { compressBody, compressBodyBytesMinDefault, compressionSysFlag, type Compression } from "./compression.ts";
@@ -118,7 +120,7 @@ export class Producer {
 
   async start(): Promise<void> {
     if (this.instance) throw new MQClientError("producer already started");
-    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random);
+    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request));
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs));
     this.timers.push(setInterval(() => void this.instance?.refreshRoutes(), routeRefreshIntervalMs));
   }
@@ -186,7 +188,12 @@ export class Producer {
 
   // ------------------------------------------------------------------------------ sending
 
-  private started(): ClientInstance {
+  /** Requests a broker sends this producer; TransactionProducer answers CHECK_TRANSACTION_STATE. */
+  protected onRequest(_connection: Connection, request: RemotingCommand): RemotingCommand | null {
+    return newResponse(request, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, ` request type ${request.code} not supported`);
+  }
+
+  protected started(): ClientInstance {
     if (!this.instance) throw new MQClientError("producer is not started");
     return this.instance;
   }
@@ -336,6 +343,9 @@ export class Producer {
     }
     const delay = message.delayTimeLevel ?? 0;
     if (!Number.isInteger(delay) || delay < 0) throw new MQClientError(`delayTimeLevel must be an integer ≥ 0: ${delay}`);
+    for (const [name, value] of [["delayTimeMs", message.delayTimeMs], ["deliverTimeMs", message.deliverTimeMs]] as const) {
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new MQClientError(`${name} must be an integer ≥ 0: ${value}`);
+    }
   }
 
   /** The properties string and the message's UNIQ_KEY. */
@@ -345,6 +355,8 @@ export class Producer {
     const keys = typeof message.keys === "string" ? [message.keys] : (message.keys ?? []);
     if (keys.length > 0) properties[Property.KEYS] = keys.join(" ");
     if ((message.delayTimeLevel ?? 0) > 0) properties[Property.DELAY] = String(message.delayTimeLevel);
+    if (message.delayTimeMs !== undefined) properties["TIMER_DELAY_MS"] = String(message.delayTimeMs);
+    if (message.deliverTimeMs !== undefined) properties["TIMER_DELIVER_MS"] = String(message.deliverTimeMs);
     const uniqId = (properties[Property.UNIQ_KEY] ??= createUniqId(this.options.io.clock.realtimeMs()));
     for (const [name, value] of Object.entries(properties)) {
       if (/[\u0001\u0002]/.test(name + value)) {
@@ -357,7 +369,7 @@ export class Producer {
   private encode(message: Message): Encoded {
     let body = bodyBytes(message.body);
     this.checkMessage(message, body);
-    let sysFlag = 0;
+    let sysFlag = message.properties?.[Property.TRAN_MSG] === "true" ? SysFlag.TRANSACTION_PREPARED : 0;
     if (body.length >= this.options.compressMsgBodyOverHowmuch) {
       body = compressBody(body, this.options.compression);
       sysFlag |= compressionSysFlag(this.options.compression);

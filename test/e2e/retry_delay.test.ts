@@ -154,22 +154,69 @@ describe("delay levels (RocketMQ's defaults: 1s 5s 10s …)", () => {
     expect(summary!.delayMs).toBeLessThan(7000);
   }, 50_000);
 
-  test("a delayed message survives SIGKILL of the broker before it is due", async () => {
+  test("SDK: arbitrary delays to the millisecond (delayTimeMs, deliverTimeMs), in due order", async () => {
+    const topic = uniqueName("TimerT");
+    const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("TimerG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET", consumeConcurrency: 1 });
+    const arrivals: Array<{ body: string; at: number }> = [];
+    consumer.subscribe(topic);
+    consumer.onMessage((message) => void arrivals.push({ body: decoder.decode(message.body), at: Date.now() }));
+    await consumer.start();
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    const dueAt = new Map<string, number>();
+    const start = Date.now();
+    // 60 messages due at random moments within 3 s, sent in a shuffled order, to one queue.
+    const delays = Array.from({ length: 60 }, (_, i) => 300 + ((i * 7919) % 2700));
+    for (const [i, delayMs] of delays.entries()) {
+      const body = `timer-${i}`;
+      if (i % 2 === 0) {
+        dueAt.set(body, Date.now() + delayMs);
+        await producer.send({ topic, body, delayTimeMs: delayMs }, { queueId: 0 });
+      } else {
+        const due = start + delayMs + 200;
+        dueAt.set(body, due);
+        await producer.send({ topic, body, deliverTimeMs: due }, { queueId: 0 });
+      }
+    }
+    await waitUntil("all 60 timed messages", () => arrivals.length === 60, 10_000);
+    for (const { body, at } of arrivals) {
+      expect(at).toBeGreaterThanOrEqual(dueAt.get(body)! - 5);
+      expect(at).toBeLessThan(dueAt.get(body)! + 500);
+    }
+    const lateMs = arrivals.map(({ body, at }) => at - dueAt.get(body)!).sort((a, b) => a - b);
+    console.log(`timer lateness over 60 messages: median ${lateMs[30]} ms, max ${lateMs[59]} ms`);
+    const tooFar = await producer.send({ topic, body: "too far", delayTimeMs: 4 * 24 * 3600 * 1000 }).then(() => null, (error: unknown) => error);
+    expect(String(tooFar)).toContain("more than 72 hours away");
+    await consumer.shutdown();
+    await producer.shutdown();
+  }, 30_000);
+
+  test("ali-ons: setStartDeliverTime(now + 2 s) arrives after 2 s", async () => {
+    const result = await runNode(aliOnsScript, ["delay", broker.namesrvAddr, uniqueName("OnsTimer"), uniqueName("OnsTimerG"), "+2000"], 40_000);
+    const summary = lastJson<{ ok: boolean; delayMs: number }>(result.stdout);
+    if (summary?.ok !== true) throw new Error(`ali-ons timer failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    expect(summary.delayMs).toBeGreaterThanOrEqual(1990);
+    expect(summary.delayMs).toBeLessThan(3500);
+  }, 50_000);
+
+  test("delayed and timed messages survive SIGKILL of the broker before they are due", async () => {
     const topic = uniqueName("DelayKill");
     const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
     await producer.start();
     const sentAt = Date.now();
     await producer.send({ topic, body: "survivor", delayTimeLevel: 2 });
+    await producer.send({ topic, body: "timed survivor", delayTimeMs: 4000 });
     await producer.shutdown();
     await broker.kill();
     await broker.start();
     const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("DelayKillG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
-    let arrived = 0;
+    const arrived = new Map<string, number>();
     consumer.subscribe(topic);
-    consumer.onMessage(() => void (arrived = Date.now()));
+    consumer.onMessage((message) => void arrived.set(decoder.decode(message.body), Date.now()));
     await consumer.start();
-    await waitUntil("the delayed message after the restart", () => arrived > 0, 15_000);
-    expect(arrived - sentAt).toBeGreaterThanOrEqual(4950);
+    await waitUntil("both delayed messages after the restart", () => arrived.size === 2, 15_000);
+    expect(arrived.get("survivor")! - sentAt).toBeGreaterThanOrEqual(4950);
+    expect(arrived.get("timed survivor")! - sentAt).toBeGreaterThanOrEqual(3950);
     await consumer.shutdown();
   }, 40_000);
 });

@@ -526,7 +526,8 @@ async function modeRetry(nameSrv, positional, flags) {
   finish(problems.length === 0, { reason: problems.length === 0 ? 'all redelivered' : 'wrong redeliveries', problems: problems.slice(0, 10), firstRetryGapMs: gapsMs.slice(0, 10) });
 }
 
-// delay <topic> <group> <level>: one message with delayTimeLevel; prints how long it took to arrive.
+// delay <topic> <group> <level|+ms>: one message with delayTimeLevel, or with setStartDeliverTime
+// (now + ms); prints how long it took to arrive.
 async function modeDelay(nameSrv, positional) {
   const [topic, group, levelText] = positional;
   if (!topic || !group || levelText === undefined) usage('delay needs <topic> <group> <level>');
@@ -541,7 +542,9 @@ async function modeDelay(nameSrv, positional) {
   const producer = new Producer(Object.assign(common(nameSrv), { producerGroup: `PG_${topic}` }));
   await withTimeout(producer.ready(), 15000, 'producer.ready()');
   const msg = new Message(topic, 'TagA', bodyFor(topic, 0));
-  msg.delayTimeLevel = intArg(levelText, 'level');
+  // "+N": ali-ons' setStartDeliverTime(now + N ms) (property __STARTDELIVERTIME); else a delay level.
+  if (levelText.startsWith('+')) msg.setStartDeliverTime(Date.now() + intArg(levelText.slice(1), 'delay'));
+  else msg.delayTimeLevel = intArg(levelText, 'level');
   const sentAt = Date.now();
   const result = await producer.send(msg);
   const got = await arrival;

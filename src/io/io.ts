@@ -10,10 +10,22 @@ export interface Random {
   /** A uniformly random integer in [0, bound). */
   below(bound: number): number;
 }
+/** One-shot timers, so that a test can run time-driven services on a fake clock. */
+export interface Timers {
+  set(callback: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
 export interface Io {
   clock: Clock;
   random: Random;
+  /** Absent: the runtime's setTimeout. */
+  timers?: Timers;
 }
+
+export const realTimers: Timers = {
+  set: (callback, delayMs) => setTimeout(callback, delayMs),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 export const realIo: Io = {
   clock: { monotonicMs: () => performance.now(), realtimeMs: () => Date.now() },

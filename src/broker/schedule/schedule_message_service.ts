@@ -9,7 +9,7 @@
  * <dataDir>/config/delayOffset.json every persist interval and at shutdown: after a crash a delivery may repeat (at-least-once), never vanish.
  */
 import { join } from "node:path";
-import type { Io } from "../../io/io.ts";
+import { realTimers, type Io } from "../../io/io.ts";
 import { logScoped } from "../../log.ts";
 import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
 import { decodeRecord, hostBytes, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
@@ -26,7 +26,7 @@ const idlePollMs = 100;
 export class ScheduleMessageService {
   /** Next consume-queue offset to deliver, per level (index = level − 1). */
   private readonly cursors: number[];
-  private readonly timers: Array<ReturnType<typeof setTimeout> | null>;
+  private readonly timers: Array<unknown>;
   private readonly path: string;
   private running = false;
   private delivering = 0;
@@ -64,7 +64,7 @@ export class ScheduleMessageService {
 
   private schedule(index: number, afterMs: number): void {
     if (!this.running) return;
-    this.timers[index] = setTimeout(() => {
+    this.timers[index] = (this.io.timers ?? realTimers).set(() => {
       this.timers[index] = null;
       void this.deliverLevel(index);
     }, Math.max(0, afterMs));
@@ -136,7 +136,7 @@ export class ScheduleMessageService {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const timer of this.timers) if (timer) clearTimeout(timer);
+    for (const timer of this.timers) if (timer !== null) (this.io.timers ?? realTimers).clear(timer);
     while (this.delivering > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     this.persist();
   }

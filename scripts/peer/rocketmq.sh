@@ -96,6 +96,7 @@ listenPort=$brPort
 storePathRootDir=$dataDir/store
 storePathCommitLog=$dataDir/store/commitlog
 autoCreateTopicEnable=true
+enablePropertyFilter=true
 autoCreateSubscriptionGroup=true
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH

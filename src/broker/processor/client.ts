@@ -7,6 +7,7 @@ import { decodeJsonBody, encodeJsonBody } from "../../protocol/json_body.ts";
 import { retryTopicPrefix } from "../../protocol/topic.ts";
 import type { Broker } from "../broker.ts";
 import type { HeartbeatData } from "../client_manager.ts";
+import { sqlFilterFor } from "./pull.ts";
 
 export async function processClient(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
   switch (request.code) {
@@ -33,6 +34,19 @@ export async function processClient(broker: Broker, connection: Connection, requ
       const ids = broker.clients.consumerIds(group);
       if (ids.length === 0) return newResponse(request, ResponseCode.SYSTEM_ERROR, `no consumer for this group, ${group}`);
       return newResponse(request, ResponseCode.SUCCESS, null, {}, encodeJsonBody({ consumerIdList: ids }));
+    }
+    case RequestCode.CHECK_CLIENT_CONFIG: {
+      // The Java client asks before it uses an SQL92 subscription.
+      const body = decodeJsonBody(request.body) as { subscriptionData?: { expressionType?: string; subString?: string } } | null;
+      const subscription = body?.subscriptionData;
+      if (subscription?.expressionType?.toUpperCase() === "SQL92") {
+        try {
+          sqlFilterFor(subscription.subString ?? "");
+        } catch (error) {
+          return newResponse(request, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `parse SQL92 filter failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      return newResponse(request, ResponseCode.SUCCESS);
     }
     default:
       return newResponse(request, ResponseCode.SUCCESS);

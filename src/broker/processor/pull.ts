@@ -4,7 +4,9 @@
 import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
-import { javaHashCode } from "../../protocol/message_properties.ts";
+import { decodeProperties, javaHashCode } from "../../protocol/message_properties.ts";
+import { SysFlag } from "../../protocol/message_record.ts";
+import { compileSqlFilter, type SqlFilter } from "../filter/sql92.ts";
 import { Perm } from "../../protocol/topic.ts";
 import { GetStatus } from "../../store/put_status.ts";
 import type { Broker } from "../broker.ts";
@@ -56,6 +58,32 @@ export function tagFilter(subscription: string | undefined): Set<number> | null 
   return codes.size === 0 ? null : codes;
 }
 
+/** Compiled SQL92 filters by expression text: consumers pull with the same few expressions. */
+const sqlFilters = new Map<string, SqlFilter>();
+const sqlFiltersMax = 1024;
+
+export function sqlFilterFor(expression: string): SqlFilter {
+  let filter = sqlFilters.get(expression);
+  if (!filter) {
+    filter = compileSqlFilter(expression);
+    if (sqlFilters.size >= sqlFiltersMax) sqlFilters.clear();
+    sqlFilters.set(expression, filter);
+  }
+  return filter;
+}
+
+/** The properties of a stored record (for SQL92 evaluation). */
+function recordProperties(record: Uint8Array): Map<string, string> {
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const sysFlag = view.getInt32(36);
+  const bodyLengthAt = 48 + (sysFlag & SysFlag.BORNHOST_V6 ? 20 : 8) + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8) + 12;
+  const topicAt = bodyLengthAt + 4 + view.getInt32(bodyLengthAt);
+  const propsAt = topicAt + 1 + record[topicAt]!;
+  const propsBytes = view.getInt16(propsAt);
+  return decodeProperties(textDecoder.decode(record.subarray(propsAt + 2, propsAt + 2 + propsBytes)));
+}
+const textDecoder = new TextDecoder();
+
 export function processPull(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
   const header = parsePullHeader(request.extFields);
   return pullOnce(broker, connection, request, header, true);
@@ -94,10 +122,17 @@ function pullOnce(
     expression = registered?.subString ?? expression;
     expressionType = registered?.expressionType ?? expressionType;
   }
+  let sql: SqlFilter | null = null;
+  let codes: Set<number> | null = null;
   if (expressionType.toUpperCase() === "SQL92") {
-    return answer(ResponseCode.SUBSCRIPTION_PARSE_FAILED, header.queueOffset, "SQL92 filtering is not supported by this broker yet");
+    try {
+      sql = sqlFilterFor(expression ?? "");
+    } catch (error) {
+      return answer(ResponseCode.SUBSCRIPTION_PARSE_FAILED, header.queueOffset, `parse SQL92 filter failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } else {
+    codes = tagFilter(expression);
   }
-  const codes = tagFilter(expression);
   const accept = codes === null ? () => true : (tagsCode: number) => codes.has(tagsCode);
 
   if (firstExecution && (header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && header.commitOffset >= 0 && broker.config.brokerId === 0) {
@@ -107,9 +142,12 @@ function pullOnce(
   const result = broker.store.get(header.topic, header.queueId, header.queueOffset, header.maxMsgNums, accept);
   switch (result.status) {
     case GetStatus.FOUND: {
-      const body = new Uint8Array(result.recordBytes);
+      // SQL92: the consume queue cannot tell, so each record's properties are evaluated here.
+      const records = sql === null ? result.records : result.records.filter((record) => sql.matches(recordProperties(record)));
+      if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+      const body = new Uint8Array(records.reduce((sum, record) => sum + record.length, 0));
       let at = 0;
-      for (const record of result.records) {
+      for (const record of records) {
         body.set(record, at);
         at += record.length;
       }

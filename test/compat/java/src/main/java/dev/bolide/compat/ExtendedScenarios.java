@@ -310,6 +310,38 @@ final class ExtendedScenarios {
         return "first " + firsts.get() + ", retries " + seconds.get() + ", dead letters " + dead.size() + "/" + n;
     }
 
+    /**
+     * 200 messages with user property cid = 0..199; a consumer subscribed with
+     * MessageSelector.bySql("cid >= 100 AND cid < 150 AND scenario IS NOT NULL") gets exactly those 50.
+     */
+    static String sql92(Ctx ctx) throws Exception {
+        final int n = 200;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 1000);
+        DefaultMQProducer p = ctx.producer();
+        Scenarios.sendSync(ctx, p, pl, n, null);
+        BitSet want = new BitSet(n);
+        want.set(100, 150);
+        Collector c = new Collector("sql92 consumer", pl, n, want);
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(ctx.group("CG"));
+        consumer.setNamesrvAddr(ctx.namesrv);
+        consumer.setInstanceName(ctx.instanceName());
+        consumer.setClientIP("127.0.0.1");
+        consumer.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setPollNameServerInterval(1000);
+        consumer.subscribe(topic, org.apache.rocketmq.client.consumer.MessageSelector.bySql("cid >= 100 AND cid < 150 AND scenario IS NOT NULL"));
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) c.accept(m);
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        consumer.start();
+        ctx.onClose(consumer::shutdown);
+        ctx.await(() -> c.distinct.get() >= 50, c::status);
+        Thread.sleep(1500);
+        Check.that(c.unexpected.get() == 0 && c.distinct.get() == 50, "expected exactly messages 100..149: " + c.status());
+        return c.status();
+    }
+
     static List<String> names() {
         List<String> l = new ArrayList<>();
         l.add("order");
@@ -318,6 +350,7 @@ final class ExtendedScenarios {
         l.add("transaction");
         l.add("resume");
         l.add("dlq");
+        l.add("sql92");
         return l;
     }
 
@@ -328,5 +361,6 @@ final class ExtendedScenarios {
         m.put("transaction", ExtendedScenarios::transaction);
         m.put("resume", ExtendedScenarios::resume);
         m.put("dlq", ExtendedScenarios::dlq);
+        m.put("sql92", ExtendedScenarios::sql92);
     }
 }

@@ -6,16 +6,42 @@
  * does not fit, the file's tail gets the 8-byte blank marker (int remaining, int 0xCBD43194) and
  * the next file begins. Bytes below `maxOffset` never change; bytes below `flushedOffset` survive
  * an OS crash. Requires: one writer (the put path). Readers stay below `maxOffset`.
- * Recovery: walk records from the third-last file, checking magic, sizes and body CRC; the first
- * bad record ends the log and everything after it is dropped.
+ * Recovery: walk records from the last file (clean restart) or from the checkpoint (after a
+ * crash), checking magic, sizes, body CRC and the record's tail; the first bad record ends the
+ * log and everything after it is dropped.
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
-import { blankMagic, checkRecord, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
+import { blankMagic, checkRecord, readU64, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
 import { MappedFile } from "./mapped_file.ts";
 
 const log = logScoped("store");
+
+/** The store time of a file's first record, or Infinity when no valid record starts the file. */
+function firstStoreTimestamp(bytes: Uint8Array, fileBytes: number): number {
+  if (checkRecord(bytes, 0, fileBytes, false) <= 0) return Number.POSITIVE_INFINITY;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return readU64(view, 48 + (view.getInt32(36) & SysFlag.BORNHOST_V6 ? 20 : 8));
+}
+
+/**
+ * checkRecord() checks sizes and the body CRC; a record cut short after its body (a torn write
+ * leaves zeros) still passes those when only topic or property bytes are missing. Every stored
+ * topic is non-empty with no zero byte, and non-empty properties end with the 0x02 separator
+ * (the put path adds it when a client left it out), so this finds any cut after the body.
+ */
+export function recordTailIntact(bytes: Uint8Array, at: number, size: number): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sysFlag = view.getInt32(at + 36);
+  const bodyLengthAt = at + 48 + (sysFlag & SysFlag.BORNHOST_V6 ? 20 : 8) + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8) + 12;
+  const topicAt = bodyLengthAt + 4 + view.getInt32(bodyLengthAt);
+  const topicBytes = bytes[topicAt]!;
+  if (topicBytes === 0) return false;
+  for (let i = topicAt + 1; i <= topicAt + topicBytes; i++) if (bytes[i] === 0) return false;
+  const propsBytes = view.getInt16(topicAt + 1 + topicBytes);
+  return propsBytes === 0 || bytes[at + size - 1] === 0x02;
+}
 export const blankMarkerBytes = 8;
 /** Bytes zeroed after a truncation point: more than the largest record (4 MiB body + header). */
 export const truncateZeroBytes = 8 * 1024 * 1024;
@@ -49,8 +75,14 @@ export class CommitLog {
     return this.maxOffset;
   }
 
-  /** Opens existing files and finds the end of the log. Returns the offset scanning should start at. */
-  load(checkCrc: boolean): number {
+  /**
+   * Opens existing files and finds the end of the log; returns the offset the walk started at
+   * (records from there on were checked and may need re-dispatch).
+   * `minTimestamp` null: the last run shut down cleanly, so only the last file is walked (files
+   * before it are full and were flushed). A number: the last run crashed; the walk starts at the
+   * newest file whose first record was stored at or before it (the checkpoint), or the first file.
+   */
+  load(minTimestamp: number | null): number {
     const names = readdirSync(this.dir).filter((name) => /^\d{20}$/.test(name)).sort();
     for (const name of names) {
       const file = MappedFile.open(this.dir, Number(name), this.fileBytes);
@@ -59,14 +91,21 @@ export class CommitLog {
       this.files.push(file);
     }
     if (this.files.length === 0) return 0;
-    const startIndex = Math.max(0, this.files.length - 3);
+    let startIndex = this.files.length - 1;
+    if (minTimestamp !== null) {
+      while (startIndex > 0 && !(firstStoreTimestamp(this.files[startIndex]!.bytes, this.fileBytes) <= minTimestamp)) startIndex--;
+    }
     let index = startIndex;
     let file = this.files[index]!;
     let at = 0;
+    let records = 0;
     for (;;) {
-      const size = checkRecord(file.bytes, at, this.fileBytes, checkCrc);
-      if (size > 0) {
+      const size = checkRecord(file.bytes, at, this.fileBytes, true);
+      // A record followed by another valid one was not torn, whatever its tail looks like
+      // (records from before the put path added the final separator stay readable).
+      if (size > 0 && (recordTailIntact(file.bytes, at, size) || checkRecord(file.bytes, at + size, this.fileBytes, true) >= 0)) {
         at += size;
+        records++;
         continue;
       }
       if (size === 0 && index + 1 < this.files.length) {
@@ -79,8 +118,9 @@ export class CommitLog {
     }
     const end = file.fromOffset + at;
     this.truncateTo(end);
-    log.info("commit_log.recovered", { files: this.files.length, maxOffset: end });
-    return this.files[startIndex]?.fromOffset ?? 0;
+    const from = this.files[startIndex]?.fromOffset ?? 0;
+    log.info("commit_log.recovered", { files: this.files.length, from, records, maxOffset: end, crashed: minTimestamp !== null });
+    return from;
   }
 
   /** Drops everything at and after `offset`: later files are deleted, the tail is zeroed. */
@@ -163,6 +203,23 @@ export class CommitLog {
     const first = this.files[0];
     if (!first || offset < first.fromOffset) return undefined;
     return this.files[Math.floor((offset - first.fromOffset) / this.fileBytes)];
+  }
+
+  /**
+   * Retention: deletes files from the oldest on, never the last (active) one, while they are
+   * older than `reservedMs` (by modification time) or `force` is set; at most `filesMax`.
+   * Returns how many were deleted; minOffset moves past them.
+   */
+  deleteExpired(nowMs: number, reservedMs: number, force: boolean, filesMax: number): number {
+    let deleted = 0;
+    while (deleted < filesMax && this.files.length > 1) {
+      const oldest = this.files[0]!;
+      if (!force && statSync(oldest.path).mtimeMs + reservedMs > nowMs) break;
+      this.files.shift()!.destroy();
+      deleted++;
+      log.info("commit_log.deleted", { fromOffset: oldest.fromOffset, forced: force });
+    }
+    return deleted;
   }
 
   /** fdatasync every file with unflushed bytes. Resolves with the flushed offset. */

@@ -97,6 +97,11 @@ export class ConsumeQueue {
     return true;
   }
 
+  /** Creates the file entry `offset` will go in, if missing: a put calls it before appending to the commit log, so a file that cannot be created (ENOSPC) refuses the put before anything is stored. */
+  prepare(offset: number): void {
+    if (offset >= this.maxOffset) this.fileFor(offset * cqEntryBytes);
+  }
+
   /** Reads entry `offset` into `into`; false if it is outside [minOffset, maxOffset). */
   get(offset: number, into: CqEntry): boolean {
     if (offset < this.minOffset || offset >= this.maxOffset) return false;
@@ -111,6 +116,49 @@ export class ConsumeQueue {
     into.size = view.getInt32(at + 8);
     into.tagsCode = readU64(view, at + 12);
     return true;
+  }
+
+  /** The commit-log offset stored in entry `offset`, whatever minOffset says; -1 if not in a file. */
+  private commitLogOffsetOf(offset: number): number {
+    const first = this.files[0];
+    if (!first || offset >= this.maxOffset) return -1;
+    const byteOffset = offset * cqEntryBytes;
+    const file = this.files[Math.floor((byteOffset - first.fromOffset) / this.fileBytes)];
+    if (!file || byteOffset < first.fromOffset) return -1;
+    return readU64(new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength), byteOffset - file.fromOffset);
+  }
+
+  /**
+   * Retention: deletes whole files (never the last) whose entries all point below
+   * `commitLogMinOffset`, then moves minOffset to the first entry at or above it (entries of a
+   * queue point forward in the log, so a binary search finds it). Returns the files deleted.
+   */
+  deleteBelow(commitLogMinOffset: number): number {
+    let deleted = 0;
+    while (this.files.length > 1) {
+      const first = this.files[0]!;
+      const lastEntry = first.endOffset / cqEntryBytes - 1;
+      if (this.commitLogOffsetOf(lastEntry) >= commitLogMinOffset) break;
+      this.files.shift()!.destroy();
+      deleted++;
+    }
+    const first = this.files[0];
+    if (first) this.minOffset = Math.max(this.minOffset, first.fromOffset / cqEntryBytes);
+    this.correctMinOffset(commitLogMinOffset);
+    return deleted;
+  }
+
+  /** Moves minOffset past entries whose message lies below the commit log's min offset. */
+  correctMinOffset(commitLogMinOffset: number): void {
+    let low = this.minOffset;
+    let high = this.maxOffset;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (this.commitLogOffsetOf(middle) < commitLogMinOffset) low = middle + 1;
+      else high = middle;
+    }
+    assert(low >= this.minOffset && low <= this.maxOffset);
+    this.minOffset = low;
   }
 
   /** The commit-log end of the last entry: how far the commit log was dispatched into this queue. */

@@ -4,21 +4,31 @@
  *
  *   <dataDir>/commitlog/<20-digit offset>            commit-log files
  *   <dataDir>/consumequeue/<topic>/<queueId>/<...>   consume-queue files
+ *   <dataDir>/index/<yyyyMMddHHmmssSSS>              index files (keys → commit-log offsets)
+ *   <dataDir>/checkpoint                             how far everything was flushed (checkpoint.ts)
+ *   <dataDir>/abort, <dataDir>/lock                  crash marker, one broker per dir (data_dir_lock.ts)
  *
  * Guarantees: put() appends and dispatches (consume-queue entry, arrival listeners) before it
  * returns, so a pull that starts after a put's answer sees the message. Under SYNC flush, put()
  * resolves only after an fdatasync covering the record, shared by every put waiting at the time
  * (group commit); under ASYNC flush it resolves at once and a timer flushes every flushIntervalMs.
- * Recovery (load): the commit log ends at its first bad record; consume queues drop entries past
- * it; records from the scan start are re-dispatched (idempotent by queue offset).
+ * Every flush of everything (the timer, shutdown) ends by writing the checkpoint.
+ * Recovery (load): after a clean shutdown (no abort marker) only the last commit-log file is
+ * walked and only records past the consume queues' end are dispatched. After a crash the walk
+ * starts at the checkpoint and every record from there is re-dispatched (consume queue and
+ * index, both idempotent). Either way the log ends at its first bad record and consume-queue
+ * entries past it are dropped, so restart time depends on segment size and on what was written
+ * since the last checkpoint, not on the data kept.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { assert } from "../assert.ts";
 import type { Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import { decodeProperties, propertiesBytesMax, Property, tagsCodeOf } from "../protocol/message_properties.ts";
 import {
+  checkRecord,
+  decodeRecord,
   readU64,
   recordSizes,
   SysFlag,
@@ -26,6 +36,10 @@ import {
   type MessageToStore,
 } from "../protocol/message_record.ts";
 import { CommitLog, blankMarkerBytes } from "./commit_log.ts";
+import { StoreCheckpoint } from "./checkpoint.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
+import { indexEntriesMaxDefault, indexHashSlotsDefault } from "./index_file.ts";
+import { IndexService } from "./index_service.ts";
 import { ConsumeQueue, type CqEntry } from "./consume_queue.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
@@ -47,6 +61,72 @@ export interface StoreConfig {
    * Must agree with the tagsCode the put path was given.
    */
   tagsCodeFor?: (topic: string, properties: string, storeTimestamp: number) => number | null;
+  /** Index file geometry (RocketMQ: 5,000,000 slots, 20,000,000 entries, 420 MB sparse). */
+  indexHashSlots?: number;
+  indexEntriesMax?: number;
+  /**
+   * Retention, as RocketMQ's CleanCommitLogService: every cleanIntervalMs, when the hour is in
+   * deleteWhen ("04", or "01;04"), or the disk is diskCleanRatio full, commit-log files older than
+   * fileReservedMs are deleted (never the active one); past diskCleanForciblyRatio the oldest go
+   * even if young. Consume-queue and index files follow. Defaults: 10 s, "04", 72 h, 0.75, 0.85.
+   */
+  cleanIntervalMs?: number;
+  deleteWhen?: string;
+  fileReservedMs?: number;
+  diskCleanRatio?: number;
+  diskCleanForciblyRatio?: number;
+  /** At this share of the disk used, puts fail with SERVICE_NOT_AVAILABLE (reads go on). Default 0.90. */
+  diskFullRatio?: number;
+  /** How full the disk holding `path` is, 0..1. Default: statfs, RocketMQ's (total − free) / total. Tests inject it. */
+  diskUsedRatio?: (path: string) => number;
+}
+
+export const cleanIntervalMsDefault = 10_000;
+export const fileReservedMsDefault = 72 * 3600 * 1000;
+export const diskFullCheckIntervalMs = 1000;
+
+function statfsUsedRatio(path: string): number {
+  const stats = statfsSync(path);
+  return stats.blocks > 0 ? (stats.blocks - stats.bfree) / stats.blocks : 0;
+}
+
+/** What one retention pass deleted. */
+export interface CleanResult {
+  commitLogFiles: number;
+  consumeQueueFiles: number;
+  indexFiles: number;
+}
+
+/** QUERY_MESSAGE's answer: matching records (newest first) and how far the index was built. */
+export interface QueryResult {
+  records: Uint8Array[];
+  indexLastUpdateTimestamp: number;
+  indexLastUpdatePhyOffset: number;
+}
+
+/** Value of property `name` in an encoded properties string, without decoding the rest. */
+export function propertyValue(properties: string, name: string): string | undefined {
+  let from = 0;
+  for (;;) {
+    const at = properties.indexOf(`${name}\u0001`, from);
+    if (at < 0) return undefined;
+    if (at === 0 || properties.charCodeAt(at - 1) === 2) {
+      const valueAt = at + name.length + 1;
+      const end = properties.indexOf("\u0002", valueAt);
+      return properties.slice(valueAt, end < 0 ? properties.length : end);
+    }
+    from = at + 1;
+  }
+}
+
+/** The keys RocketMQ indexes for a message: UNIQ_KEY, then each space-separated KEYS token. */
+export function indexKeysOf(properties: string): string[] {
+  const keys: string[] = [];
+  const unique = propertyValue(properties, Property.UNIQ_KEY);
+  if (unique) keys.push(unique);
+  const listed = propertyValue(properties, Property.KEYS);
+  if (listed) for (const key of listed.split(" ")) if (key.length > 0) keys.push(key);
+  return keys;
 }
 
 export interface PutResult {
@@ -83,6 +163,17 @@ export class MessageStore {
   private flushTimer: ReturnType<typeof setInterval> | null = null;
   private readonly entry: CqEntry = { commitLogOffset: 0, size: 0, tagsCode: 0 };
   private shutDown = false;
+  readonly index: IndexService;
+  private readonly checkpoint: StoreCheckpoint;
+  private readonly lock: DataDirLock;
+  /** Store time of the newest record appended (or re-dispatched): what the next checkpoint covers. */
+  private lastStoreTimestamp = 0;
+  private checkpointedOffset = -1;
+  /** Set while the disk is over diskFullRatio or a write failed for space: puts are refused. */
+  diskFull = false;
+  private readonly timers: Array<ReturnType<typeof setInterval>> = [];
+  /** What load() did: crashed = the abort marker was there; the walk and the re-dispatch started at scanFrom/dispatchFrom. */
+  recovery = { crashed: false, scanFrom: 0, dispatchFrom: 0, redispatched: 0, maxOffset: 0, ms: 0 };
 
   constructor(
     readonly config: StoreConfig,
@@ -90,6 +181,12 @@ export class MessageStore {
   ) {
     assert(config.commitLogFileBytes >= config.messageBodyBytesMax + 64 * 1024 + blankMarkerBytes, "commit-log files must hold the largest message");
     this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes);
+    this.index = new IndexService(
+      join(config.dataDir, "index"), config.indexHashSlots ?? indexHashSlotsDefault, config.indexEntriesMax ?? indexEntriesMaxDefault,
+      () => io.clock.realtimeMs(),
+    );
+    this.checkpoint = new StoreCheckpoint(join(config.dataDir, "checkpoint"));
+    this.lock = new DataDirLock(config.dataDir);
   }
 
   onArrival(listener: ArrivalListener): void {
@@ -99,7 +196,11 @@ export class MessageStore {
   /** Opens the files and recovers (see the class comment). */
   load(): void {
     mkdirSync(this.config.dataDir, { recursive: true });
-    const scanFrom = this.commitLog.load(true);
+    this.lock.acquire(); // throws DataDirLockedError if another broker has the dir
+    this.checkpoint.load();
+    const crashed = this.lock.crashedBefore;
+    const startedMs = this.io.clock.monotonicMs();
+    const scanFrom = this.commitLog.load(crashed ? this.checkpoint.minTimestamp() : null);
     const end = this.commitLog.maxOffset;
     const cqRoot = join(this.config.dataDir, "consumequeue");
     if (existsSync(cqRoot)) {
@@ -112,12 +213,26 @@ export class MessageStore {
         }
       }
     }
+    this.index.load(end);
+    // After a clean shutdown everything up to the checkpoint was dispatched and flushed; only
+    // records past the consume queues' end (say, queues deleted by hand) need dispatching.
+    let dispatchFrom = scanFrom;
+    if (!crashed) {
+      let queuesEnd = 0;
+      for (const byId of this.queues.values()) for (const queue of byId.values()) queuesEnd = Math.max(queuesEnd, queue.lastEntryEnd());
+      dispatchFrom = Math.max(scanFrom, Math.min(queuesEnd, this.checkpoint.physicOffset, end));
+    }
     let redispatched = 0;
-    this.commitLog.scan(scanFrom, (bytes, at) => {
+    this.commitLog.scan(dispatchFrom, (bytes, at) => {
       if (this.dispatch(bytes, at)) redispatched++;
     });
-    if (redispatched > 0) log.info("store.redispatched", { records: redispatched, from: scanFrom });
+    this.recovery = { crashed, scanFrom, dispatchFrom, redispatched, maxOffset: end, ms: Math.round(this.io.clock.monotonicMs() - startedMs) };
+    log.info("store.recovered", { ...this.recovery });
+    for (const byId of this.queues.values()) for (const queue of byId.values()) queue.correctMinOffset(this.commitLog.minOffset);
     this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
+    this.checkDisk();
+    this.timers.push(setInterval(() => this.checkDisk(), diskFullCheckIntervalMs));
+    this.timers.push(setInterval(() => this.clean(this.io.clock.realtimeMs(), false), this.config.cleanIntervalMs ?? cleanIntervalMsDefault));
   }
 
   /** Builds the consume-queue entry for the record at bytes[at]. Returns whether it wrote one. */
@@ -143,6 +258,8 @@ export class MessageStore {
     const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
     const tagsCode =
       this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(decodeProperties(propertiesText).get(Property.TAGS));
+    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
+    this.index.build(topic, indexKeysOf(propertiesText), physicalOffset, storeTimestamp);
     return this.queue(topic, queueId).put(queueOffset, physicalOffset, size, tagsCode);
   }
 
@@ -172,6 +289,9 @@ export class MessageStore {
   async put(message: MessageToStore, waitStoreMsgOk = true): Promise<PutResult> {
     const refused = (status: PutStatus): PutResult => ({ status, physicalOffset: -1, queueOffset: -1, size: 0 });
     if (this.shutDown) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
+    if (this.diskFull) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // the broker's remark names a full disk
+    // Recovery finds records cut short by their properties' final separator (recordTailIntact).
+    if (message.properties.length > 0 && !message.properties.endsWith("\u0002")) message = { ...message, properties: `${message.properties}\u0002` };
     if (message.body.length > this.config.messageBodyBytesMax) return refused(PutStatus.MESSAGE_ILLEGAL);
     const sizes = recordSizes(message);
     if (sizes.properties.length > propertiesBytesMax) return refused(PutStatus.PROPERTIES_SIZE_EXCEEDED);
@@ -181,10 +301,28 @@ export class MessageStore {
     const queue = this.queue(message.topic, message.queueId);
     const queueOffset = inQueue ? queue.maxOffset : 0;
     const storeTimestamp = this.io.clock.realtimeMs();
-    const appended = this.commitLog.append(message, sizes, queueOffset, storeTimestamp);
+    let appended: { physicalOffset: number; size: number };
+    try {
+      if (inQueue) queue.prepare(queueOffset);
+      appended = this.commitLog.append(message, sizes, queueOffset, storeTimestamp);
+    } catch (error) {
+      // A new segment could not be created or mapped (ENOSPC, EIO, …): refuse, keep serving reads.
+      if ((error as NodeJS.ErrnoException).code === "ENOSPC") this.diskFull = true;
+      log.warnEvery(10_000, "commit_log.append_failed", { error: String(error) });
+      return refused(PutStatus.SERVICE_NOT_AVAILABLE);
+    }
+    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
     if (inQueue) {
       const tagsCode = this.config.tagsCodeFor?.(message.topic, message.properties, storeTimestamp) ?? message.tagsCode;
       queue.put(queueOffset, appended.physicalOffset, appended.size, tagsCode);
+      if (message.properties.includes("KEYS\u0001") || message.properties.includes("UNIQ_KEY\u0001")) {
+        try {
+          this.index.build(message.topic, indexKeysOf(message.properties), appended.physicalOffset, storeTimestamp);
+        } catch (error) {
+          // The message is stored and queued: a missing index entry only hides it from QUERY_MESSAGE.
+          log.warnEvery(10_000, "index.build_failed", { error: String(error) });
+        }
+      }
       for (const listener of this.arrivalListeners) listener(message.topic, message.queueId, queue.maxOffset, tagsCode);
     }
     const result: PutResult = { status: PutStatus.OK, physicalOffset: appended.physicalOffset, queueOffset, size: appended.size };
@@ -230,16 +368,58 @@ export class MessageStore {
     }
   }
 
-  /** Flushes the commit log and every consume queue (the async flush timer, and shutdown). */
-  async flushAll(): Promise<void> {
+  /**
+   * Flushes the commit log, every consume queue and the index, then writes the checkpoint (the
+   * async flush timer, and shutdown). Returns false if a flush failed (no checkpoint then).
+   */
+  async flushAll(): Promise<boolean> {
+    const timestamp = this.lastStoreTimestamp;
+    const end = this.commitLog.maxOffset;
     try {
       await this.commitLog.flush();
-      const flushes: Promise<void>[] = [];
+      const flushes: Promise<void>[] = [this.index.flush()];
       for (const byId of this.queues.values()) for (const queue of byId.values()) flushes.push(queue.flush());
       await Promise.all(flushes);
+      if (end !== this.checkpointedOffset) {
+        this.checkpoint.write(timestamp, end);
+        this.checkpointedOffset = end;
+      }
+      return true;
     } catch (error) {
       log.error("store.flush_failed", { error: String(error) });
+      return false;
     }
+  }
+
+  /**
+   * QUERY_MESSAGE: records of `topic` whose UNIQ_KEY or one of whose KEYS is `key`, stored within
+   * [beginMs, endMs], newest first, at most maxNum. Each index hit is checked against the record.
+   */
+  queryMessage(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): QueryResult {
+    const result: QueryResult = {
+      records: [], indexLastUpdateTimestamp: this.index.lastUpdateTimestamp, indexLastUpdatePhyOffset: this.index.lastUpdatePhyOffset,
+    };
+    for (const offset of this.index.query(topic, key, maxNum * 2, beginMs, endMs)) {
+      if (result.records.length >= maxNum) break;
+      const record = this.recordAtPhysical(offset);
+      if (!record) continue;
+      const decoded = decodeRecord(record);
+      if (decoded.topic !== topic || decoded.storeTimestamp < beginMs || decoded.storeTimestamp > endMs) continue;
+      if (!indexKeysOf(decoded.properties).includes(key)) continue;
+      result.records.push(record);
+    }
+    return result;
+  }
+
+  /** The whole valid record starting at commit-log `offset`, or null. */
+  recordAtPhysical(offset: number): Uint8Array | null {
+    if (offset < this.commitLog.minOffset || offset >= this.commitLog.maxOffset) return null;
+    const head = this.commitLog.read(offset, 8);
+    if (!head) return null;
+    const size = new DataView(head.buffer, head.byteOffset, 8).getInt32(0);
+    const record = size > 0 ? this.commitLog.read(offset, size) : null;
+    if (!record || checkRecord(record, 0, record.length, false) !== size) return null;
+    return record;
   }
 
   maxOffset(topic: string, queueId: number): number {
@@ -328,6 +508,43 @@ export class MessageStore {
     return result;
   }
 
+  /** Samples disk usage; sets or clears diskFull (a full disk frees up through retention). */
+  checkDisk(): number {
+    let ratio = 0;
+    try {
+      ratio = (this.config.diskUsedRatio ?? statfsUsedRatio)(this.config.dataDir);
+    } catch (error) {
+      log.warnEvery(60_000, "store.statfs_failed", { error: String(error) });
+      return 0;
+    }
+    const full = ratio >= (this.config.diskFullRatio ?? 0.9);
+    if (full !== this.diskFull) {
+      if (full) log.error("store.disk_full", { usedRatio: ratio });
+      else log.info("store.disk_ok", { usedRatio: ratio });
+    }
+    this.diskFull = full;
+    return ratio;
+  }
+
+  /** One retention pass (see StoreConfig.cleanIntervalMs). `manual`: as if deleteWhen matched now. */
+  clean(nowMs: number, manual: boolean): CleanResult {
+    const result: CleanResult = { commitLogFiles: 0, consumeQueueFiles: 0, indexFiles: 0 };
+    if (this.shutDown) return result;
+    const ratio = this.checkDisk();
+    const hour = String(new Date(nowMs).getHours()).padStart(2, "0");
+    const hourMatches = (this.config.deleteWhen ?? "04").split(";").some((when) => when.trim() === hour);
+    const pressed = ratio >= (this.config.diskCleanRatio ?? 0.75);
+    if (!manual && !hourMatches && !pressed) return result;
+    const forced = ratio >= (this.config.diskCleanForciblyRatio ?? 0.85);
+    result.commitLogFiles = this.commitLog.deleteExpired(nowMs, this.config.fileReservedMs ?? fileReservedMsDefault, forced, forced ? 1 : 64);
+    if (result.commitLogFiles === 0) return result;
+    const minOffset = this.commitLog.minOffset;
+    for (const byId of this.queues.values()) for (const queue of byId.values()) result.consumeQueueFiles += queue.deleteBelow(minOffset);
+    result.indexFiles = this.index.deleteBelow(minOffset);
+    log.info("store.cleaned", { ...result, commitLogMinOffset: minOffset, usedRatio: ratio, forced });
+    return result;
+  }
+
   topics(): string[] {
     return [...this.queues.keys()];
   }
@@ -335,9 +552,14 @@ export class MessageStore {
   async shutdown(): Promise<void> {
     this.shutDown = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.flushAll();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    const flushed = await this.flushAll();
     for (const waiter of this.flushWaiters.splice(0)) waiter.resolve(this.commitLog.flushedOffset >= waiter.offset);
     this.commitLog.close();
     for (const byId of this.queues.values()) for (const queue of byId.values()) queue.close();
+    this.index.close();
+    this.checkpoint.close();
+    this.lock.release(flushed); // a failed flush keeps the abort marker: the next start re-checks
+
   }
 }

@@ -50,6 +50,7 @@ public final class Main {
 
     static {
         ExtendedScenarios.register(SCENARIOS);
+        QueryScenarios.register(SCENARIOS);
     }
 
     public static void main(String[] args) throws Exception {

@@ -29,10 +29,14 @@ export interface Config {
   frameBytesMax: number;
   connectionSendBytesMax: number;
   messageDelayLevel: string;
+  /** broker.conf transactionTimeOut, transactionCheckInterval (ms) and transactionCheckMax. */
+  transactionTimeOutMs: number;
+  transactionCheckIntervalMs: number;
+  transactionCheckMax: number;
   logLevel: LogLevel;
 }
 
-export const usage = `Usage: bolide [options]
+export const usage = `Usage: bolide [options]          (bolide admin --help: the admin commands)
   --role all|namesrv|broker      what to run (default all: name server and broker in one process)
   --data-dir DIR                 where the broker keeps its files (default ./data)
   --namesrv-port N               name server port (default 9876)
@@ -214,6 +218,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
       frameBytesMax,
       connectionSendBytesMax: 64 * 1024 * 1024,
       messageDelayLevel,
+      transactionTimeOutMs: parseIntIn(file.get("transactionTimeOut") ?? "6000", "transactionTimeOut", 0, 86_400_000),
+      transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),
+      transactionCheckMax: parseIntIn(file.get("transactionCheckMax") ?? "15", "transactionCheckMax", 1, 1000),
       logLevel: logLevel as LogLevel,
     },
   };

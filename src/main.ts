@@ -5,6 +5,7 @@ import { parseCommandLine, usage, UsageError, type Config } from "./config.ts";
 import { realIo } from "./io/io.ts";
 import { logScoped, setLogLevel } from "./log.ts";
 import { NameServer } from "./namesrv/namesrv.ts";
+import { runAdmin } from "./cli/admin.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -55,6 +56,11 @@ async function run(config: Config): Promise<void> {
         shutdownDrainMs: 2_000,
         messageDelayLevel: config.messageDelayLevel,
         maxReconsumeTimesDefault: 16,
+        transaction: {
+          transactionTimeOutMs: config.transactionTimeOutMs,
+          transactionCheckIntervalMs: config.transactionCheckIntervalMs,
+          transactionCheckMax: config.transactionCheckMax,
+        },
         store: {
           dataDir: config.dataDir,
           commitLogFileBytes: config.commitLogFileBytes,
@@ -93,6 +99,11 @@ async function run(config: Config): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+if (process.argv[2] === "admin") {
+  const code = await runAdmin(process.argv.slice(3), (text) => process.stdout.write(`${text}\n`), (text) => process.stderr.write(`${text}\n`));
+  process.exit(code);
 }
 
 let parsed;

@@ -8,6 +8,7 @@
  * flush the store, persist offsets, unregister from the name servers, close connections.
  */
 import { totalmem } from "node:os";
+import packageJson from "../../package.json" with { type: "json" };
 import type { Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -42,6 +43,7 @@ import { decodeProperties, encodeProperties, Property } from "../protocol/messag
 import { type MessageToStore } from "../protocol/message_record.ts";
 
 const log = logScoped("broker");
+const packageVersion = packageJson.version;
 
 export interface BrokerConfig {
   clusterName: string;
@@ -84,6 +86,8 @@ export class Broker {
   readonly namesrv = new RemotingClient();
   private readonly server: RemotingServer;
   private timers: Array<ReturnType<typeof setInterval>> = [];
+  readonly version: string = packageVersion;
+  readonly bootTimestampMs: number;
   /** Requests being processed: shutdown waits for them. */
   inFlight = 0;
   accepting = true;
@@ -96,6 +100,7 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly io: Io,
   ) {
+    this.bootTimestampMs = io.clock.realtimeMs();
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
     this.clients = new ClientManager(config.channelExpiryMs);
@@ -134,13 +139,13 @@ export class Broker {
     this.topics.load();
     this.offsets.load();
     this.store.load();
+    this.transactions.load(); // before the first END_TRANSACTION can arrive
     const port = this.server.start();
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
     this.schedule.start();
     this.timer.start();
-    this.transactions.load();
     this.transactions.start();
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));

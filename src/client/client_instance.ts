@@ -78,6 +78,8 @@ export interface PullRequest {
   suspendTimeoutMillis: number;
   subscription: string;
   subVersion: number;
+  /** Default TAG. */
+  expressionType?: "TAG" | "SQL92";
 }
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4 } as const;
 
@@ -312,7 +314,7 @@ export class ClientInstance {
       suspendTimeoutMillis: String(pull.suspendTimeoutMillis),
       subscription: pull.subscription,
       subVersion: String(pull.subVersion),
-      expressionType: "TAG",
+      expressionType: pull.expressionType ?? "TAG",
     });
     const response = await this.invokeBroker(pull.mq.brokerName, request, timeoutMs);
     const ext = response.extFields;

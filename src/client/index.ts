@@ -9,8 +9,15 @@ export {
   type MessageModel,
   type ConsumeFromWhere,
 } from "./push_consumer.ts";
+export {
+  TransactionProducer,
+  type TransactionListener,
+  type TransactionSendResult,
+  type LocalTransactionState,
+} from "./transaction_producer.ts";
 export { PullConsumer, type PullConsumerOptions, type PullResult, type PullStatus } from "./pull_consumer.ts";
 export type { Message, MessageQueue, ReceivedMessage, SendResult, SendStatus } from "./message.ts";
 export type { Compression } from "./compression.ts";
 export { MQClientError, MQBrokerError } from "./errors.ts";
-export { allocateAveragely } from "./rebalance.ts";
+export { allocateAveragely, allocateAveragelyByCircle, allocateByConfig, allocateConsistentHash, type AllocateStrategy } from "./rebalance.ts";
+export { MQAdmin, type MQAdminOptions } from "./admin.ts";

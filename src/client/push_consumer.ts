@@ -14,8 +14,9 @@
  *   QUERY_CONSUMER_OFFSET, else per consumeFromWhere (LAST: GET_MAX_OFFSET, FIRST: 0,
  *   TIMESTAMP: SEARCH_OFFSET_BY_TIMESTAMP); committed in pulls, with UPDATE_CONSUMER_OFFSET every
  *   5 s, when a queue is taken away, and at shutdown.
- * - BROADCASTING: every member takes every queue; offsets stay in this object's memory (a new
- *   instance starts per consumeFromWhere); a failed message is dropped, never retried.
+ * - BROADCASTING: every member takes every queue; offsets are kept by the client, in
+ *   <offsetStoreDir>/<clientId>/<group>/offsets.json (every 5 s and at shutdown), so a restarted
+ *   member resumes where it stopped; a failed message is dropped, never retried.
  * - A handler that throws (clustering): the message is sent back to the broker
  *   (CONSUMER_SEND_MSG_BACK), which redelivers it through %RETRY%<group> after the level delay
  *   (10 s, 30 s, 1 m …) with reconsumeTimes + 1, and parks it in %DLQ%<group> after
@@ -28,7 +29,10 @@
  *   filters by tag hash only).
  * - shutdown() stops pulling, waits up to shutdownWaitMs for running handlers, commits offsets,
  *   sends UNREGISTER_CLIENT and closes every connection.
- * Requires: subscribe() and onMessage() before start(); start() once; shutdown() at the end.
+ * - onMessageOrderly() instead of onMessage(): ordered consumption (MessageListenerOrderly) —
+ *   queues locked on the broker, one message of a queue at a time; see consume_orderly.ts.
+ * Requires: subscribe() and onMessage() (or onMessageOrderly()) before start(); start() once;
+ * shutdown() at the end.
  * Pulls always go to the master (suggestWhichBrokerId is not followed).
  */
 import { realIo, type Io } from "../io/io.ts";
@@ -41,8 +45,12 @@ import { ClientInstance, heartbeatIntervalMs, PullSysFlag, routeRefreshIntervalM
 import { MQClientError } from "./errors.ts";
 import { localIpv4, messageQueueKey, type MessageQueue, type ReceivedMessage } from "./message.ts";
 import { defaultInstanceName } from "./producer.ts";
-import { allocateAveragely } from "./rebalance.ts";
-import { buildSubscription, tagsMatch, type SubscriptionData } from "./subscription.ts";
+import { allocateAveragely, type AllocateStrategy } from "./rebalance.ts";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { ConsumeOrderlyService, pullDelayWhenUnlockedMs } from "./consume_orderly.ts";
+import { buildSubscription, tagsMatch, type ExpressionType, type SubscriptionData } from "./subscription.ts";
 import { Property } from "../protocol/message_properties.ts";
 import { retryTopicPrefix } from "../protocol/topic.ts";
 
@@ -80,6 +88,13 @@ export interface PushConsumerOptions {
   rebalanceIntervalMs?: number;
   /** Redeliveries before the broker moves a failed message to %DLQ%<group> (RocketMQ's 16). */
   maxReconsumeTimes?: number;
+  /** How members split queues (clustering); every member of a group must use the same. Default: averagely. */
+  allocateStrategy?: AllocateStrategy;
+  /**
+   * BROADCASTING: where offsets are kept between runs, as <dir>/<clientId>/<group>/offsets.json
+   * (default ~/.bolide_offsets); null keeps them in memory only.
+   */
+  offsetStoreDir?: string | null;
   io?: Io;
 }
 
@@ -136,6 +151,8 @@ export class PushConsumer {
   private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs">> & { consumeTimestampMs: number | null };
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private handler: MessageHandler | null = null;
+  /** Set by onMessageOrderly(): queues are locked on the broker and consumed one message at a time. */
+  private orderly: ConsumeOrderlyService | null = null;
   private instance: ClientInstance | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   private readonly processQueues = new Map<string, ProcessQueue>();
@@ -158,6 +175,8 @@ export class PushConsumer {
       pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
       rebalanceIntervalMs: options.rebalanceIntervalMs ?? 20_000,
       maxReconsumeTimes: options.maxReconsumeTimes ?? 16,
+      allocateStrategy: options.allocateStrategy ?? allocateAveragely,
+      offsetStoreDir: options.offsetStoreDir === undefined ? join(homedir(), ".bolide_offsets") : options.offsetStoreDir,
       io: options.io ?? realIo,
     };
     if (this.options.consumerGroup.length === 0) throw new MQClientError("consumerGroup is required");
@@ -170,9 +189,9 @@ export class PushConsumer {
     return this.options.messageModel === "CLUSTERING";
   }
 
-  /** Subscribes to `topic` with "*" or "TagA || TagB"; replaces an earlier subscription of it. */
-  subscribe(topic: string, expression = "*"): void {
-    this.subscriptions.set(topic, buildSubscription(topic, expression, this.options.io.clock.realtimeMs()));
+  /** Subscribes to `topic` with "*", "TagA || TagB", or (expressionType SQL92) a property filter; replaces an earlier subscription of it. */
+  subscribe(topic: string, expression = "*", expressionType: ExpressionType = "TAG"): void {
+    this.subscriptions.set(topic, buildSubscription(topic, expression, this.options.io.clock.realtimeMs(), expressionType));
     const instance = this.instance;
     if (instance) {
       void instance.route(topic)
@@ -186,6 +205,19 @@ export class PushConsumer {
     this.handler = handler;
   }
 
+  /** Ordered consumption instead of onMessage() (MessageListenerOrderly): see consume_orderly.ts. */
+  onMessageOrderly(handler: MessageHandler): void {
+    this.handler = handler;
+    const { consumerGroup, maxReconsumeTimes, io } = this.options;
+    this.orderly = new ConsumeOrderlyService({ consumerGroup, clientId: this.clientId, clustering: this.clustering, maxReconsumeTimes, io }, handler, (mq) => {
+      // Its lock lapsed: drop it uncommitted; a rebalance takes it on afresh from the committed offset.
+      const pq = this.processQueues.get(messageQueueKey(mq));
+      if (pq) pq.dropped = true;
+      this.processQueues.delete(messageQueueKey(mq));
+      void this.requestRebalance();
+    });
+  }
+
   /** The queues this consumer pulls now. */
   assignedQueues(): MessageQueue[] {
     return [...this.processQueues.values()].map((pq) => pq.mq);
@@ -196,6 +228,7 @@ export class PushConsumer {
     if (!this.handler) throw new MQClientError("call onMessage() before start()");
     if (this.subscriptions.size === 0) throw new MQClientError("call subscribe() before start()");
     this.options.consumeTimestampMs ??= this.options.io.clock.realtimeMs() - 30 * 60_000;
+    if (!this.clustering) this.loadLocalOffsets();
     if (this.clustering) {
       const retryTopic = retryTopicPrefix + this.options.consumerGroup;
       this.subscriptions.set(retryTopic, buildSubscription(retryTopic, "*", this.options.io.clock.realtimeMs()));
@@ -212,6 +245,7 @@ export class PushConsumer {
     this.timers.push(setInterval(() => void instance.refreshRoutes(), routeRefreshIntervalMs));
     this.timers.push(setInterval(() => this.requestRebalance(), this.options.rebalanceIntervalMs));
     this.timers.push(setInterval(() => this.persistOffsets(), persistOffsetIntervalMs));
+    this.orderly?.start(instance, () => this.assignedQueues());
     await this.requestRebalance();
   }
 
@@ -225,7 +259,10 @@ export class PushConsumer {
     for (const pq of this.processQueues.values()) pq.dropped = true;
     const deadlineMs = this.options.io.clock.monotonicMs() + shutdownWaitMs;
     while (this.consuming > 0 && this.options.io.clock.monotonicMs() < deadlineMs) await sleep(10);
+    await this.orderly?.stop(deadlineMs);
     for (const pq of this.processQueues.values()) this.commit(instance, pq);
+    await this.orderly?.unlock(instance, this.assignedQueues());
+    if (!this.clustering) this.saveLocalOffsets();
     this.processQueues.clear();
     if (this.clustering) await instance.unregisterAll(this.clientId, { consumerGroup: this.options.consumerGroup });
     instance.close();
@@ -289,19 +326,21 @@ export class PushConsumer {
     if (this.clustering) {
       const cidAll = await instance.consumerIdList(this.options.consumerGroup, topic);
       if (cidAll === null) return; // the broker does not know the group yet: keep what we have
-      mine = allocateAveragely(mqAll, [...cidAll].sort(), this.clientId);
+      mine = this.options.allocateStrategy(mqAll, [...cidAll].sort(), this.clientId);
     }
     const mineKeys = new Set(mine.map(messageQueueKey));
     for (const [key, pq] of this.processQueues) {
       if (pq.mq.topic === topic && !mineKeys.has(key)) {
         pq.dropped = true;
         this.processQueues.delete(key);
-        this.commit(instance, pq);
+        if (this.orderly) void this.orderly.release(instance, pq.mq, () => this.commit(instance, pq));
+        else this.commit(instance, pq);
       }
     }
     for (const mq of mine) {
       const key = messageQueueKey(mq);
       if (this.processQueues.has(key)) continue;
+      if (this.orderly && !(await this.orderly.lockQueue(instance, mq))) continue; // held by another member: next rebalance
       let offset: number;
       try {
         offset = await this.startOffset(instance, mq);
@@ -338,6 +377,7 @@ export class PushConsumer {
 
   /** Clustering: UPDATE_CONSUMER_OFFSET when it moved; broadcasting: remember it here. */
   private commit(instance: ClientInstance, pq: ProcessQueue): void {
+    if (this.orderly && !this.orderly.mayCommit(pq.mq)) return; // only the lock holder writes an ordered queue's offset
     const offset = pq.consumedOffset();
     if (!this.clustering) {
       this.localOffsets.set(messageQueueKey(pq.mq), offset);
@@ -352,6 +392,36 @@ export class PushConsumer {
     const instance = this.instance;
     if (!instance) return;
     for (const pq of this.processQueues.values()) this.commit(instance, pq);
+    if (!this.clustering) this.saveLocalOffsets();
+  }
+
+  /** BROADCASTING: the file offsets are kept in between runs, or null. */
+  private localOffsetFile(): string | null {
+    const dir = this.options.offsetStoreDir;
+    return dir === null ? null : join(dir, this.clientId.replace(/[^\w.@-]/g, "_"), this.options.consumerGroup, "offsets.json");
+  }
+
+  private loadLocalOffsets(): void {
+    const file = this.localOffsetFile();
+    if (!file) return;
+    try {
+      const stored = JSON.parse(readFileSync(file, "utf8")) as { offsetTable?: Record<string, number> };
+      for (const [key, offset] of Object.entries(stored.offsetTable ?? {})) this.localOffsets.set(key, Number(offset));
+    } catch {
+      // no file yet (first run) or unreadable: start per consumeFromWhere
+    }
+  }
+
+  private saveLocalOffsets(): void {
+    const file = this.localOffsetFile();
+    if (!file) return;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(`${file}.tmp`, JSON.stringify({ offsetTable: Object.fromEntries(this.localOffsets) }));
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      log.warnEvery(60_000, "offsets.save_failed", { file, error: String(error) });
+    }
   }
 
   // ------------------------------------------------------------------------------ pulling
@@ -359,6 +429,10 @@ export class PushConsumer {
   private async pullLoop(instance: ClientInstance, pq: ProcessQueue): Promise<void> {
     const random = this.options.io.random;
     while (!pq.dropped) {
+      if (this.orderly && !this.orderly.isLocked(pq.mq)) {
+        await sleep(pullDelayWhenUnlockedMs);
+        continue;
+      }
       if (pq.pending.size >= this.options.pullThresholdForQueue) {
         await sleep(flowControlDelayMs);
         continue;
@@ -381,6 +455,7 @@ export class PushConsumer {
             suspendTimeoutMillis: pullSuspendMs,
             subscription: subscription.subString,
             subVersion: subscription.subVersion,
+            expressionType: subscription.expressionType,
           },
           pullTimeoutMs,
         );
@@ -400,7 +475,8 @@ export class PushConsumer {
         const originalTopic = message.propertyMap[Property.RETRY_TOPIC];
         if (originalTopic !== undefined && message.topic.startsWith(retryTopicPrefix)) message.topic = originalTopic;
         pq.pending.add(message.queueOffset);
-        this.ready.push({ pq, message });
+        if (this.orderly) this.orderly.submit(instance, pq.mq, message, pq.pending);
+        else this.ready.push({ pq, message });
       }
       this.dispatch();
     }

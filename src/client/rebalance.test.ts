@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { MessageQueue } from "./message.ts";
-import { allocateAveragely } from "./rebalance.ts";
+import { allocateAveragely, allocateAveragelyByCircle, allocateByConfig, allocateConsistentHash } from "./rebalance.ts";
 
 const queues = (count: number): MessageQueue[] => Array.from({ length: count }, (_, queueId) => ({ topic: "T", brokerName: "b", queueId }));
 const ids = (mqs: MessageQueue[]): number[] => mqs.map((mq) => mq.queueId);
@@ -31,4 +31,16 @@ test("every queue goes to exactly one member, for many shapes", () => {
 
 test("a consumer id that is not a member gets nothing", () => {
   expect(allocateAveragely(queues(4), ["a", "b"], "z")).toEqual([]);
+});
+
+test("consistent hash allocates as Java 4.9.8's AllocateMessageQueueConsistentHash (checked with jshell)", () => {
+  const cids = ["127.0.0.1@a", "127.0.0.1@b", "127.0.0.1@c"];
+  const strategy = allocateConsistentHash();
+  const mqs = Array.from({ length: 8 }, (_, queueId) => ({ topic: "T", brokerName: "broker-a", queueId }));
+  expect(cids.map((cid) => ids(strategy(mqs, cids, cid)))).toEqual([[2], [4, 5, 7], [0, 1, 3, 6]]);
+});
+
+test("by circle: queue i to consumer i mod n; by config: the given queues", () => {
+  expect(ids(allocateAveragelyByCircle(queues(8), ["a", "b", "c"], "b"))).toEqual([1, 4, 7]);
+  expect(ids(allocateByConfig(queues(2))(queues(8), ["a"], "a"))).toEqual([0, 1]);
 });

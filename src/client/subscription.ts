@@ -12,12 +12,18 @@ export interface SubscriptionData {
   tagsSet: string[];
   codeSet: number[];
   subVersion: number;
-  expressionType: "TAG";
+  expressionType: ExpressionType;
 }
 
+/** TAG: "*" or "TagA || TagB"; SQL92: a property filter the broker evaluates ("a > 5 AND b = 'x'"). */
+export type ExpressionType = "TAG" | "SQL92";
+
 /** Java's FilterAPI.buildSubscriptionData for TAG expressions. */
-export function buildSubscription(topic: string, expression: string, subVersion: number): SubscriptionData {
+export function buildSubscription(topic: string, expression: string, subVersion: number, expressionType: ExpressionType = "TAG"): SubscriptionData {
   const trimmed = expression.trim();
+  if (expressionType === "SQL92") {
+    return { classFilterMode: false, topic, subString: trimmed, tagsSet: [], codeSet: [], subVersion, expressionType };
+  }
   const subString = trimmed === "" ? subscribeAll : trimmed;
   const tagsSet: string[] = [];
   if (subString !== subscribeAll) {
@@ -39,6 +45,7 @@ export function buildSubscription(topic: string, expression: string, subVersion:
 
 /** Java's rule: "*" takes everything; otherwise the message's TAGS must be one of the tags. */
 export function tagsMatch(subscription: SubscriptionData, tags: string | undefined): boolean {
+  if (subscription.expressionType === "SQL92") return true; // filtered by the broker
   if (subscription.subString === subscribeAll || subscription.tagsSet.length === 0) return true;
   return tags !== undefined && subscription.tagsSet.includes(tags);
 }

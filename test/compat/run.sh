@@ -7,8 +7,8 @@
 #   COMPAT_TARGET=bolide|rocketmq  what to test (default bolide: dist/bolide, built if absent;
 #                                  rocketmq: real Apache RocketMQ via scripts/peer/rocketmq.sh)
 #   COMPAT_SCENARIOS="sync tags"   scenarios to run (default "all" = the core set: sync async oneway
-#                                  pubsub clustering broadcasting tags litepull batch;
-#                                  "extended" = order delay retry transaction resume; "full" = both)
+#                                  pubsub clustering broadcasting tags litepull batch delay retry dlq sql92
+#                                  resume order transaction; "extended" = none yet; "full" = both)
 #   COMPAT_TIMEOUT=45              seconds per scenario (a healthy broker needs < 10 s each)
 #   COMPAT_BUDGET=330              seconds for all scenarios together; scenarios that would start
 #                                  after it is spent are reported as FAIL (keeps a hung broker from
@@ -24,8 +24,8 @@ JAR="$JAVA_DIR/target/compat.jar"
 TARGET="${COMPAT_TARGET:-bolide}"
 TIMEOUT="${COMPAT_TIMEOUT:-45}"
 BUDGET="${COMPAT_BUDGET:-330}"
-CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch"
-EXTENDED_SCENARIOS="order delay retry transaction resume"
+CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction query"
+EXTENDED_SCENARIOS=""
 SCENARIOS=""
 for s in ${COMPAT_SCENARIOS:-all}; do
   case "$s" in

@@ -249,7 +249,8 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
         );
       }
       const [ns, br] = await Promise.all([canConnect(namesrvPort), canConnect(brokerPort)]);
-      if (ns && br) return;
+      // The broker prints its line once it has also registered with the name server: ready.
+      if (ns && br && readText(outPath).includes("bolide broker listening")) return;
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
         await child.exited;

@@ -140,7 +140,7 @@ describe("delay levels (RocketMQ's defaults: 1s 5s 10s …)", () => {
     expect(tookMs(0)).toBeLessThan(1000);
     for (const [level, delayMs] of [[1, 1000], [2, 5000], [3, 10_000]] as const) {
       expect(tookMs(level)).toBeGreaterThanOrEqual(delayMs - 50);
-      expect(tookMs(level)).toBeLessThan(delayMs + 1200);
+      expect(tookMs(level)).toBeLessThan(delayMs + 2000); // ~1 s in practice; slack for a loaded CI machine
     }
     await consumer.shutdown();
     await producer.shutdown();

@@ -37,6 +37,16 @@ test("a broker registers with every name server, and unregisters on SIGTERM", as
     "--namesrv-addr", `127.0.0.1:${ns1};127.0.0.1:${ns2}`, "--broker-name", "broker-x", "--cluster", "ClusterX",
   ];
   const broker = await spawnRole(args, brokerPort);
+  // Listening comes just before registering: wait until both name servers know the broker.
+  for (const ns of [ns1, ns2]) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const info = await client.invoke(`127.0.0.1:${ns}`, newRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 5000);
+      if (JSON.stringify(decodeJsonBody(info.body)).includes("broker-x")) break;
+      if (Date.now() > deadline) throw new Error(`broker-x did not register with 127.0.0.1:${ns}`);
+      await sleep(20);
+    }
+  }
   const topic = uniqueName("Roles");
   for (const ns of [ns1, ns2]) {
     const info = await client.invoke(`127.0.0.1:${ns}`, newRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 5000);
@@ -60,9 +70,14 @@ test("a broker registers with every name server, and unregisters on SIGTERM", as
     const route = await client.invoke(`127.0.0.1:${ns}`, newRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 5000);
     expect(route.code).toBe(ResponseCode.TOPIC_NOT_EXIST);
   }
-  // Restarted on the same data: the topic is routed again.
+  // Restarted on the same data: the topic is routed again (once the broker registered).
   await spawnRole(args, brokerPort);
-  const route = await client.invoke(`127.0.0.1:${ns1}`, newRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 5000);
+  const deadline = Date.now() + 10_000;
+  let route = await client.invoke(`127.0.0.1:${ns1}`, newRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 5000);
+  while (route.code !== ResponseCode.SUCCESS && Date.now() < deadline) {
+    await sleep(20);
+    route = await client.invoke(`127.0.0.1:${ns1}`, newRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 5000);
+  }
   expect(route.code).toBe(ResponseCode.SUCCESS);
 });
 

@@ -68,6 +68,22 @@ export function processAdmin(broker: Broker, _connection: Connection, request: R
       }
       return ok({}, record.slice());
     }
+    case RequestCode.GET_BROKER_RUNTIME_INFO: {
+      const nowMs = broker.io.clock.realtimeMs();
+      const table = {
+        brokerVersionDesc: `Bolide ${broker.version}`,
+        bootTimestamp: String(broker.bootTimestampMs),
+        runtime: `${Math.floor((nowMs - broker.bootTimestampMs) / 1000)} s`,
+        commitLogMinOffset: String(broker.store.commitLog.minOffset),
+        commitLogMaxOffset: String(broker.store.commitLog.maxOffset),
+        commitLogFlushedOffset: String(broker.store.commitLog.flushedOffset),
+        flushDiskType: broker.config.store.flush === "sync" ? "SYNC_FLUSH" : "ASYNC_FLUSH",
+        topicCount: String(broker.topics.topics.size),
+        consumerGroupCount: String(broker.clients.consumerGroups.size),
+        pullRequestsHeld: String(broker.pullHold.heldCount),
+      };
+      return ok({}, encodeJsonBody({ table }));
+    }
     case RequestCode.GET_ALL_CONSUMER_OFFSET:
       return ok({}, encodeJsonBody(broker.offsets.snapshot()));
     case RequestCode.DELETE_TOPIC_IN_BROKER: {

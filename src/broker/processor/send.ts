@@ -18,6 +18,7 @@ import {
 import { PutStatus } from "../../store/put_status.ts";
 import type { PutResult } from "../../store/message_store.ts";
 import type { Broker } from "../broker.ts";
+import { isPreparedSend } from "../transaction/half_message.ts";
 
 const log = logScoped("broker");
 
@@ -172,7 +173,9 @@ export async function processSend(broker: Broker, connection: Connection, reques
     const maxReconsumeTimes = header.maxReconsumeTimes >= 0 ? header.maxReconsumeTimes : broker.config.maxReconsumeTimesDefault;
     if (header.reconsumeTimes >= maxReconsumeTimes) message = await broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length));
   }
-  const result = await broker.store.put(broker.applyDelay(message), waitStoreMsgOk);
+  // A prepared (transactional) send becomes a half message; delay levels wait for the commit.
+  const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
+  const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
   const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);

@@ -79,6 +79,92 @@ final class ExtendedScenarios {
         return s;
     }
 
+    /**
+     * The ordered-consumption acceptance test of issue 6, smaller: 3 producers send 3,000 messages
+     * over 50 order keys (each key from one producer, in sequence) with a MessageQueueSelector;
+     * 3 MessageListenerOrderly consumers of one group join and leave while messages flow. Every
+     * message must arrive, each key's first deliveries in send order (repeats only as re-delivery),
+     * and no two consumers may be in the listener for the same queue at once. Java clients hand a
+     * queue over only after a delayed unlock and a rebalance (up to ~40 s), so run it with a longer
+     * timeout: COMPAT_TIMEOUT=150 COMPAT_SCENARIOS=order_churn bash test/compat/run.sh
+     */
+    static String orderChurn(Ctx ctx) throws Exception {
+        final int n = 3000;
+        final int keys = 50;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 50);
+        String group = ctx.group("CG");
+        Collector c = new Collector("orderly consumers", pl, n, null);
+        int[] lastSeen = new int[keys];
+        java.util.Arrays.fill(lastSeen, -1);
+        ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        AtomicInteger outOfOrder = new AtomicInteger();
+        java.util.concurrent.ConcurrentHashMap<Integer, String> inListener = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.Function<String, MessageListenerOrderly> listener = name -> (msgs, context) -> {
+            int queueId = context.getMessageQueue().getQueueId();
+            String other = inListener.putIfAbsent(queueId, name);
+            if (other != null && errors.size() < 5) errors.add("queue " + queueId + ": " + name + " entered while " + other + " was in the listener");
+            try {
+                for (MessageExt m : msgs) {
+                    int id = pl.idOf(m.getBody());
+                    if (id >= 0 && id < n) {
+                        int key = id % keys;
+                        synchronized (lastSeen) {
+                            if (id <= lastSeen[key] && c.hitsOf(id) == 0) {
+                                outOfOrder.incrementAndGet();
+                                if (errors.size() < 5) errors.add("key " + key + ": message " + id + " after " + lastSeen[key]);
+                            }
+                            lastSeen[key] = Math.max(lastSeen[key], id);
+                        }
+                    }
+                    c.accept(m);
+                }
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inListener.remove(queueId, name);
+            }
+            return ConsumeOrderlyStatus.SUCCESS;
+        };
+        DefaultMQPushConsumer c1 = ctx.pushConsumer(group, topic, "*", MessageModel.CLUSTERING, listener.apply("c1"));
+        DefaultMQProducer[] producers = {ctx.producer(), ctx.producer(), ctx.producer()};
+        ctx.progress("3 producers sending " + n + " messages over " + keys + " keys");
+        List<Thread> senders = new ArrayList<>();
+        ConcurrentLinkedQueue<Exception> sendErrors = new ConcurrentLinkedQueue<>();
+        for (int p = 0; p < 3; p++) {
+            final int me = p;
+            Thread t = new Thread(() -> {
+                try {
+                    for (int id = 0; id < n; id++) {
+                        if ((id % keys) % 3 != me) continue;
+                        SendResult r = producers[me].send(pl.message(id), (mqs, msg, arg) -> mqs.get((Integer) arg % mqs.size()), id % keys);
+                        if (r.getSendStatus() != SendStatus.SEND_OK) throw new IllegalStateException("message " + id + ": " + r.getSendStatus());
+                        if (id % 10 == 0) Thread.sleep(1);
+                    }
+                } catch (Exception e) {
+                    sendErrors.add(e);
+                }
+            });
+            t.start();
+            senders.add(t);
+        }
+        ctx.await(() -> c.distinct.get() >= n / 5, () -> "first fifth: " + c.status());
+        ctx.progress("second consumer joins");
+        ctx.pushConsumer(group, topic, "*", MessageModel.CLUSTERING, listener.apply("c2"));
+        ctx.await(() -> c.distinct.get() >= 2 * n / 5, () -> "second fifth: " + c.status());
+        ctx.progress("third consumer joins");
+        ctx.pushConsumer(group, topic, "*", MessageModel.CLUSTERING, listener.apply("c3"));
+        ctx.await(() -> c.distinct.get() >= 3 * n / 5, () -> "third fifth: " + c.status());
+        ctx.progress("first consumer leaves");
+        c1.shutdown();
+        for (Thread t : senders) t.join();
+        Check.that(sendErrors.isEmpty(), "send failed: " + sendErrors.peek());
+        String s = Scenarios.awaitAll(ctx, c);
+        Check.that(outOfOrder.get() == 0 && errors.isEmpty(), outOfOrder.get() + " out of order; " + errors);
+        return s;
+    }
+
     /** 100 messages with delayTimeLevel 1 (1 s) arrive, none earlier than ~1 s after they were sent. */
     static String delay(Ctx ctx) throws Exception {
         final int n = 100;
@@ -356,6 +442,7 @@ final class ExtendedScenarios {
 
     static void register(Map<String, Main.Scenario> m) {
         m.put("order", ExtendedScenarios::order);
+        m.put("order_churn", ExtendedScenarios::orderChurn);
         m.put("delay", ExtendedScenarios::delay);
         m.put("retry", ExtendedScenarios::retry);
         m.put("transaction", ExtendedScenarios::transaction);

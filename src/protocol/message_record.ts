@@ -181,6 +181,8 @@ export interface MessageExt {
   sysFlag: number;
   bornTimestamp: number;
   bornHost: string;
+  /** The born host as stored: 4 or 16 address bytes, then the port. */
+  bornHostBytes: Uint8Array;
   storeTimestamp: number;
   storeHost: string;
   storeHostBytes: Uint8Array;
@@ -239,7 +241,8 @@ export function decodeRecord(source: Uint8Array, at = 0): MessageExt {
   const sysFlag = view.getInt32(p); p += 4;
   const bornTimestamp = readU64(view, p); p += 8;
   const bornHostBytes = sysFlag & SysFlag.BORNHOST_V6 ? 20 : 8;
-  const bornHost = hostString(source.subarray(p, p + bornHostBytes)); p += bornHostBytes;
+  const bornHostRaw = source.slice(p, p + bornHostBytes);
+  const bornHost = hostString(bornHostRaw); p += bornHostBytes;
   const storeTimestamp = readU64(view, p); p += 8;
   const storeHostBytes = sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8;
   const storeHostRaw = source.slice(p, p + storeHostBytes);
@@ -255,7 +258,7 @@ export function decodeRecord(source: Uint8Array, at = 0): MessageExt {
   if (propsBytes < 0 || p + propsBytes > at + storeSize) throw new RecordError("properties overrun record");
   const properties = decoder.decode(source.subarray(p, p + propsBytes));
   return {
-    storeSize, bodyCrc, queueId, flag, queueOffset, commitLogOffset, sysFlag, bornTimestamp, bornHost, storeTimestamp,
+    storeSize, bodyCrc, queueId, flag, queueOffset, commitLogOffset, sysFlag, bornTimestamp, bornHost, bornHostBytes: bornHostRaw, storeTimestamp,
     storeHost, storeHostBytes: storeHostRaw, reconsumeTimes, preparedTransactionOffset, body, topic, properties,
   };
 }

@@ -2,7 +2,7 @@
 // that survive a consumer restart — our SDK against the compiled binary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { allocateAveragelyByCircle, allocateConsistentHash, Producer, PushConsumer, type AllocateStrategy } from "../../src/client/index.ts";
-import { cleanupAll, sleep, startBinary, tempDir, uniqueName, type Broker } from "./helpers.ts";
+import { cleanupAll, sleep, startBinary, tempDir, uniqueName, type Broker, waitUntil } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 let broker: Broker;
@@ -14,13 +14,6 @@ afterAll(async () => {
   cleanupAll();
 });
 
-async function waitUntil(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 for (const [name, strategy] of [
   ["averagely", undefined],

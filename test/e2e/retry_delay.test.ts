@@ -5,7 +5,7 @@ import { newRequest } from "../../src/net/remoting_command.ts";
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
-import { aliOnsScript, cleanupAll, lastJson, runNode, sleep, startBinary, uniqueName, type Broker } from "./helpers.ts";
+import { aliOnsScript, cleanupAll, lastJson, runNode, sleep, startBinary, uniqueName, type Broker, waitUntil } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const raw = new RemotingClient();
@@ -14,13 +14,6 @@ afterAll(() => {
   cleanupAll();
 });
 
-async function waitUntil(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe("retries and dead letters (delay levels of 1 s)", () => {
   let broker: Broker;

@@ -15,7 +15,7 @@ import {
   type ReceivedMessage,
   type SendResult,
 } from "../../src/client/index.ts";
-import { type Broker, cleanupAll, freePort, prepareTopic, sleep, startTarget, target, uniqueName } from "./helpers.ts";
+import { type Broker, cleanupAll, freePort, prepareTopic, sleep, startTarget, target, uniqueName, waitUntil } from "./helpers.ts";
 
 const testTimeoutMs = 60_000;
 const consumeWaitMs = 30_000;
@@ -46,13 +46,6 @@ class Collector {
   }
 }
 
-async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = consumeWaitMs): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe(`client SDK against ${target}`, () => {
   let broker: Broker;

@@ -8,7 +8,6 @@ import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts
 import { RequestCode } from "../../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../../net/response_code.ts";
 import { encodeJsonBody } from "../../protocol/json_body.ts";
-import { checkRecord } from "../../protocol/message_record.ts";
 import { isSystemTopic, newTopicConfig, topicNameProblem } from "../../protocol/topic.ts";
 import type { Broker } from "../broker.ts";
 
@@ -60,10 +59,8 @@ export function processAdmin(broker: Broker, _connection: Connection, request: R
     }
     case RequestCode.VIEW_MESSAGE_BY_ID: {
       const offset = requiredInt(ext, "offset");
-      const head = broker.store.commitLog.read(offset, 8);
-      const size = head ? new DataView(head.buffer, head.byteOffset, 8).getInt32(0) : -1;
-      const record = size > 0 ? broker.store.commitLog.read(offset, size) : null;
-      if (!record || checkRecord(record, 0, record.length, false) !== size) {
+      const record = broker.store.recordAtPhysical(offset);
+      if (!record) {
         return newResponse(request, ResponseCode.SYSTEM_ERROR, `can not find message by the offset, ${offset}`);
       }
       return ok({}, record.slice());

@@ -11,7 +11,7 @@ import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
-import { checkRecord, decodeRecord, hostBytes, offsetMessageId, type MessageToStore } from "../../protocol/message_record.ts";
+import { decodeRecord, offsetMessageId, type MessageToStore } from "../../protocol/message_record.ts";
 import { retryTopicPrefix } from "../../protocol/topic.ts";
 import { PutStatus } from "../../store/put_status.ts";
 import type { Broker } from "../broker.ts";
@@ -30,10 +30,8 @@ export async function processSendBack(broker: Broker, _connection: Connection, r
   if (!broker.clients.consumerGroups.has(group) && broker.offsets.topicsOf(group).length === 0) {
     return newResponse(request, ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `subscription group not exist, ${group}`);
   }
-  const head = broker.store.commitLog.read(offset, 8);
-  const size = head ? new DataView(head.buffer, head.byteOffset, 8).getInt32(0) : -1;
-  const record = size > 0 ? broker.store.commitLog.read(offset, size) : null;
-  if (!record || checkRecord(record, 0, record.length, false) !== size) {
+  const record = broker.store.recordAtPhysical(offset);
+  if (!record) {
     return newResponse(request, ResponseCode.SYSTEM_ERROR, `look message by offset failed, ${offset}`);
   }
   const original = decodeRecord(record);
@@ -50,7 +48,6 @@ export async function processSendBack(broker: Broker, _connection: Connection, r
     request.version >= versionHonouringMaxReconsumeTimes && ext["maxReconsumeTimes"] !== undefined && Number.isFinite(clientMax)
       ? clientMax
       : broker.config.maxReconsumeTimesDefault;
-  const colon = original.bornHost.lastIndexOf(":");
   let message: MessageToStore = {
     topic: retryTopicPrefix + group,
     queueId: 0,
@@ -59,7 +56,7 @@ export async function processSendBack(broker: Broker, _connection: Connection, r
     properties: "",
     sysFlag: original.sysFlag & ~0xc,
     bornTimestamp: original.bornTimestamp,
-    bornHost: hostBytes(original.bornHost.slice(0, colon).replace(/^\[|\]$/g, ""), Number(original.bornHost.slice(colon + 1))),
+    bornHost: original.bornHostBytes,
     storeHost: broker.storeHost,
     reconsumeTimes: original.reconsumeTimes + 1,
     preparedTransactionOffset: 0,

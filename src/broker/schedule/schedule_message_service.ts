@@ -11,8 +11,9 @@
 import { join } from "node:path";
 import { realTimers, type Io } from "../../io/io.ts";
 import { logScoped } from "../../log.ts";
-import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
-import { decodeRecord, hostBytes, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
+import { decodeProperties, Property } from "../../protocol/message_properties.ts";
+import { decodeRecord, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
+import { realMessageOf } from "./real_message.ts";
 import { decodeJsonBody, jsonText } from "../../protocol/json_body.ts";
 import type { MessageStore } from "../../store/message_store.ts";
 import { PutStatus } from "../../store/put_status.ts";
@@ -107,25 +108,8 @@ export class ScheduleMessageService {
   private realMessage(record: Uint8Array): MessageToStore {
     const message = decodeRecord(record);
     const properties = decodeProperties(message.properties);
-    const topic = properties.get(Property.REAL_TOPIC) ?? message.topic;
-    const queueId = Number(properties.get(Property.REAL_QID) ?? 0);
     properties.delete(Property.DELAY);
-    properties.set(Property.WAIT, "false");
-    const colon = message.bornHost.lastIndexOf(":");
-    return {
-      topic,
-      queueId,
-      flag: message.flag,
-      body: message.body,
-      properties: encodeProperties(properties),
-      sysFlag: message.sysFlag,
-      bornTimestamp: message.bornTimestamp,
-      bornHost: hostBytes(message.bornHost.slice(0, colon).replace(/^\[|\]$/g, ""), Number(message.bornHost.slice(colon + 1))),
-      storeHost: this.storeHost(),
-      reconsumeTimes: message.reconsumeTimes,
-      preparedTransactionOffset: 0,
-      tagsCode: tagsCodeOf(properties.get(Property.TAGS)),
-    };
+    return realMessageOf(message, properties, this.storeHost());
   }
 
   persist(): void {

@@ -16,8 +16,9 @@ import { join } from "node:path";
 import type { Io } from "../../io/io.ts";
 import { logScoped } from "../../log.ts";
 import { decodeJsonBody, jsonText } from "../../protocol/json_body.ts";
-import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
-import { decodeRecord, hostBytes, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
+import { decodeProperties, Property } from "../../protocol/message_properties.ts";
+import { decodeRecord, type HostBytes } from "../../protocol/message_record.ts";
+import { realMessageOf } from "./real_message.ts";
 import type { MessageStore } from "../../store/message_store.ts";
 import { PutStatus } from "../../store/put_status.ts";
 import { readConfigFile, writeConfigFile } from "../config_file.ts";
@@ -141,25 +142,9 @@ export class TimerMessageService {
     if (!record) return true; // gone (retention): nothing to deliver
     const message = decodeRecord(record);
     const properties = decodeProperties(message.properties);
-    const topic = properties.get(Property.REAL_TOPIC);
-    if (topic === undefined) return true;
+    if (!properties.has(Property.REAL_TOPIC)) return true;
     for (const name of Object.values(TimerProperty)) properties.delete(name);
-    properties.set(Property.WAIT, "false");
-    const colon = message.bornHost.lastIndexOf(":");
-    const real: MessageToStore = {
-      topic,
-      queueId: Number(properties.get(Property.REAL_QID) ?? 0),
-      flag: message.flag,
-      body: message.body,
-      properties: encodeProperties(properties),
-      sysFlag: message.sysFlag,
-      bornTimestamp: message.bornTimestamp,
-      bornHost: hostBytes(message.bornHost.slice(0, colon).replace(/^\[|\]$/g, ""), Number(message.bornHost.slice(colon + 1))),
-      storeHost: this.storeHost(),
-      reconsumeTimes: message.reconsumeTimes,
-      preparedTransactionOffset: 0,
-      tagsCode: tagsCodeOf(properties.get(Property.TAGS)),
-    };
+    const real = realMessageOf(message, properties, this.storeHost());
     const result = await this.store.put(real, false);
     if (result.status !== PutStatus.OK) log.warnEvery(10_000, "timer.put_failed", { status: result.status });
     return result.status === PutStatus.OK;

@@ -30,7 +30,7 @@ import { RequestCode } from "../../net/request_code.ts";
 import { ResponseCode } from "../../net/response_code.ts";
 import { assert } from "../../assert.ts";
 import { decodeProperties, Property } from "../../protocol/message_properties.ts";
-import { checkRecord, decodeRecord, offsetMessageId, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
+import { decodeRecord, offsetMessageId, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
 import type { MessageStore, PutResult } from "../../store/message_store.ts";
 import { PutStatus } from "../../store/put_status.ts";
 import type { ClientManager } from "../client_manager.ts";
@@ -195,14 +195,9 @@ export class TransactionService {
 
   private readRecord(commitLogOffset: number): Uint8Array | null {
     if (!Number.isSafeInteger(commitLogOffset) || commitLogOffset < 0) return null;
-    const head = this.store.commitLog.read(commitLogOffset, 8);
-    if (!head) return null;
-    const size = new DataView(head.buffer, head.byteOffset, 8).getInt32(0);
-    if (size <= 0) return null;
-    const record = this.store.commitLog.read(commitLogOffset, size);
-    if (!record || checkRecord(record, 0, record.length, false) !== size) return null;
-    return record;
+    return this.store.recordAtPhysical(commitLogOffset);
   }
+
 
   private putOp(queueOffset: number, origin: number, halfRecord: Uint8Array): Promise<PutResult> {
     const op = opMessageOf(queueOffset, origin, this.io.clock.realtimeMs(), bornHostBytesOf(halfRecord), this.storeHost());

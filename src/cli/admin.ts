@@ -31,7 +31,9 @@ export const adminUsage = `Usage: bolide admin <command> [options]   (-n default
   queryMsgByOffset -t TOPIC -b BROKER_NAME -i QUEUE_ID -o OFFSET   one message by queue offset
   resetOffsetByTime -g GROUP -t TOPIC -s TIMESTAMP_MS|now   move a stopped group's offsets
   sendMessage -t TOPIC -p BODY [-k KEYS] [-c TAGS]   send one message
-  consumeMessage -t TOPIC [-c COUNT] [-g GROUP]      print messages from the start of each queue`;
+  consumeMessage -t TOPIC [-c COUNT] [-g GROUP]      print messages from the start of each queue
+  deadLetters -g GROUP              the messages in %DLQ%<group> (given up after maxReconsumeTimes)
+  resendDeadLetters -g GROUP [-i OFFSET_MSG_ID]      send them (or one) back to their original topic`;
 
 export class AdminError extends Error {}
 
@@ -343,6 +345,29 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
           for (const message of await pullAt(admin, queue.address, queue.brokerName, topic, queue.queueId, minOffset, count - rows.length)) rows.push(messageRow(message));
         }
         print(rows);
+        return 0;
+      }
+      case "deadLetters":
+      case "resendDeadLetters": {
+        const group = need("g", "GROUP");
+        const mqAdmin = new MQAdmin({ namesrvAddr: admin.namesrvAddr });
+        try {
+          let letters = await mqAdmin.deadLetters(group);
+          const only = values["i"];
+          if (typeof only === "string") letters = letters.filter((message) => message.offsetMsgId === only || message.msgId === only);
+          if (command === "deadLetters") {
+            print(letters.map((message) => ({ ...messageRow(message), originalTopic: message.propertyMap["RETRY_TOPIC"] ?? "" })));
+            return 0;
+          }
+          if (letters.length === 0) throw new AdminError(typeof only === "string" ? `no dead letter ${only} in %DLQ%${group}` : `%DLQ%${group} is empty`);
+          const rows = [];
+          for (const message of letters) {
+            rows.push({ msgId: message.msgId, originalTopic: message.propertyMap["RETRY_TOPIC"] ?? "", newOffsetMsgId: await mqAdmin.resendDeadLetter(message) });
+          }
+          print(rows);
+        } finally {
+          await mqAdmin.shutdown();
+        }
         return 0;
       }
       default:

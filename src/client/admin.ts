@@ -18,8 +18,10 @@ import { realIo } from "../io/io.ts";
 import { newRequest } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
+import { encodeProperties, Property } from "../protocol/message_properties.ts";
 import { parseOffsetMessageId } from "../protocol/message_record.ts";
-import { ClientInstance, requestTimeoutMs } from "./client_instance.ts";
+import { dlqTopicPrefix, retryTopicPrefix } from "../protocol/topic.ts";
+import { ClientInstance, publishQueues, requestTimeoutMs, subscribeQueues } from "./client_instance.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import { decodePulledMessages, type MessageQueue, type ReceivedMessage } from "./message.ts";
 
@@ -99,6 +101,62 @@ export class MQAdmin {
     const [message] = decodePulledMessages(response.body, "");
     if (!message) throw new MQClientError(`no message in the answer for ${offsetMsgId}`);
     return message;
+  }
+
+  /**
+   * Messages in `%DLQ%<group>`, oldest first, at most `max`: what the group gave up on after
+   * maxReconsumeTimes. Each keeps its history: RETRY_TOPIC (the original topic),
+   * ORIGIN_MESSAGE_ID, reconsumeTimes.
+   */
+  async deadLetters(group: string, max = 1024): Promise<ReceivedMessage[]> {
+    const instance = this.started();
+    const topic = dlqTopicPrefix + group;
+    let route;
+    try {
+      route = await instance.fetchRoute(topic);
+    } catch {
+      return []; // no DLQ yet: nothing ever failed for good
+    }
+    const found: ReceivedMessage[] = [];
+    for (const mq of subscribeQueues(topic, route)) {
+      let offset = await instance.minOffset(mq);
+      while (found.length < max) {
+        const response = await instance.pull(
+          { consumerGroup: "BOLIDE_ADMIN", mq, queueOffset: offset, maxMsgNums: Math.min(32, max - found.length), sysFlag: 4, commitOffset: 0, suspendTimeoutMillis: 0, subscription: "*", subVersion: 0 },
+          requestTimeoutMs,
+        );
+        if (response.code !== ResponseCode.SUCCESS || response.messages.length === 0) break;
+        found.push(...response.messages);
+        offset = response.nextBeginOffset;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Sends a copy of a dead letter back to its original topic (RETRY_TOPIC), as a new message with
+   * the same body, tags, keys, user properties and message id, and reconsumeTimes 0, so that the
+   * group consumes it again. Returns the new offset message id.
+   */
+  async resendDeadLetter(message: ReceivedMessage): Promise<string> {
+    const instance = this.started();
+    const topic = message.propertyMap[Property.RETRY_TOPIC] ?? message.topic;
+    if (topic.startsWith(dlqTopicPrefix) || topic.startsWith(retryTopicPrefix)) throw new MQClientError(`no original topic recorded for ${message.msgId}`);
+    const properties = new Map(Object.entries(message.propertyMap));
+    for (const name of [Property.RETRY_TOPIC, Property.ORIGIN_MESSAGE_ID, Property.DELAY, Property.REAL_TOPIC, Property.REAL_QID, Property.MIN_OFFSET, Property.MAX_OFFSET]) {
+      properties.delete(name);
+    }
+    const queues = publishQueues(topic, await instance.route(topic));
+    const mq = queues[Math.floor(Math.random() * queues.length)];
+    if (!mq) throw new MQClientError(`topic ${topic} has no writable queue`);
+    const request = newRequest(RequestCode.SEND_MESSAGE_V2, {
+      a: "BOLIDE_ADMIN", b: topic, c: "TBW102", d: "4", e: String(mq.queueId), f: "0", // the body was decompressed when pulled
+      g: String(Date.now()), h: String(message.flag), i: encodeProperties(properties), j: "0", k: "false",
+    }, message.body);
+    const address = instance.masterAddr(mq.brokerName);
+    const response = await instance.invoke(address, request, requestTimeoutMs);
+    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark ?? "", address);
+    return response.extFields["msgId"] ?? "";
   }
 
   /** The offset of the message in `mq` stored closest to `timestampMs` (SEARCH_OFFSET_BY_TIMESTAMP). */

@@ -5,9 +5,16 @@ import { newRequest } from "../../src/net/remoting_command.ts";
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
-import { aliOnsScript, cleanupAll, lastJson, runNode, sleep, startBinary, uniqueName, type Broker, waitUntil } from "./helpers.ts";
+import { spawnSync } from "node:child_process";
+import { aliOnsScript, binaryPath, cleanupAll, lastJson, runNode, sleep, startBinary, uniqueName, type Broker, waitUntil } from "./helpers.ts";
 
 const decoder = new TextDecoder();
+
+function adminCli(...args: string[]): string {
+  const result = spawnSync(binaryPath, ["admin", ...args], { encoding: "utf8", timeout: 20_000 });
+  if (result.status !== 0) throw new Error(`bolide admin ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
 const raw = new RemotingClient();
 afterAll(() => {
   raw.close();
@@ -31,6 +38,7 @@ describe("retries and dead letters (delay levels of 1 s)", () => {
     await producer.start();
     const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: group, consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET", maxReconsumeTimes: 2 });
     const poisoned: Array<{ topic: string; reconsumeTimes: number }> = [];
+    let accept = false;
     const fine = new Set<string>();
     consumer.subscribe(topic);
     consumer.onMessage((message: ReceivedMessage) => {
@@ -40,7 +48,7 @@ describe("retries and dead letters (delay levels of 1 s)", () => {
         return;
       }
       poisoned.push({ topic: message.topic, reconsumeTimes: message.reconsumeTimes });
-      throw new Error("refused");
+      if (!accept) throw new Error("refused");
     });
     await consumer.start();
     await producer.send({ topic, body: "poison", keys: "poison-key" });
@@ -71,6 +79,15 @@ describe("retries and dead letters (delay levels of 1 s)", () => {
     expect(dead!.propertyMap["ORIGIN_MESSAGE_ID"]).toBeDefined();
     await sleep(2500);
     expect(poisoned.length).toBe(3); // nothing is consumed from the DLQ automatically
+
+    // An operator looks at the DLQ and sends the letter back to its topic; this time it is taken.
+    const listed = JSON.parse(adminCli("deadLetters", "-g", group, "-n", broker.namesrvAddr, "--json")) as Array<{ body: string; originalTopic: string }>;
+    expect(listed.map((row) => [row.body, row.originalTopic])).toEqual([["poison", topic]]);
+    accept = true;
+    const resent = JSON.parse(adminCli("resendDeadLetters", "-g", group, "-n", broker.namesrvAddr, "--json")) as Array<{ newOffsetMsgId: string }>;
+    expect(resent.length).toBe(1);
+    await waitUntil("the resent message", () => poisoned.length === 4, 10_000);
+    expect(poisoned[3]).toEqual({ topic, reconsumeTimes: 0 });
     await consumer.shutdown();
     await pull.shutdown();
     await producer.shutdown();
@@ -82,6 +99,23 @@ describe("retries and dead letters (delay levels of 1 s)", () => {
     if (summary?.["ok"] !== true) throw new Error(`ali-ons retry failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
     expect(result.code).toBe(0);
   }, 70_000);
+
+  test("a delay level above the highest is clamped to it (RocketMQ's rule)", async () => {
+    const topic = uniqueName("Clamp");
+    const consumer = new PushConsumer({ namesrvAddr: broker.namesrvAddr, consumerGroup: uniqueName("ClampG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
+    let arrivedAt = 0;
+    consumer.subscribe(topic);
+    consumer.onMessage(() => void (arrivedAt = Date.now()));
+    await consumer.start();
+    const producer = new Producer({ namesrvAddr: broker.namesrvAddr, producerGroup: uniqueName("PG") });
+    await producer.start();
+    const sentAt = Date.now();
+    await producer.send({ topic, body: "level 99", delayTimeLevel: 99 }); // level 18 here: 1 s
+    await waitUntil("the clamped message", () => arrivedAt > 0, 10_000);
+    expect(arrivedAt - sentAt).toBeGreaterThanOrEqual(950);
+    await consumer.shutdown();
+    await producer.shutdown();
+  }, 30_000);
 
   test("bad send-backs: unknown offset, unknown group → clear errors, nothing stored", async () => {
     const topic = uniqueName("BadBack");

@@ -33,6 +33,12 @@ export interface Config {
   transactionTimeOutMs: number;
   transactionCheckIntervalMs: number;
   transactionCheckMax: number;
+  /** Retention: commit-log files older than this may go (RocketMQ's fileReservedTime, hours). */
+  fileReservedHours: number;
+  /** Retention: the hours ("04", "01;04") when old files are deleted. */
+  deleteWhen: string;
+  /** Retention: past this disk use (0..1) old files go at any hour (diskMaxUsedSpaceRatio). */
+  diskMaxUsedRatio: number;
   logLevel: LogLevel;
 }
 
@@ -53,6 +59,9 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --commitlog-file-bytes SIZE    commit-log segment size, e.g. 1g, 64m (default 1g)
   --message-bytes-max SIZE       largest message body (default 4m)
   --frame-bytes-max SIZE         largest remoting frame (default 16m)
+  --file-reserved-hours N        keep commit-log files at least this long (default 72)
+  --delete-when HH[;HH]          hours when old files are deleted (default 04)
+  --disk-max-used-ratio PERCENT  past this disk use, delete old files at any hour (default 75)
   --message-delay-level LEVELS   delay levels (default "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h")
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
@@ -129,6 +138,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
         "message-bytes-max": { type: "string" },
         "frame-bytes-max": { type: "string" },
         "message-delay-level": { type: "string" },
+        "file-reserved-hours": { type: "string" },
+        "delete-when": { type: "string" },
+        "disk-max-used-ratio": { type: "string" },
         "log-level": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -196,6 +208,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
     throw new UsageError(`--message-delay-level: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  const deleteWhen = pick(flags["delete-when"], "deleteWhen") ?? "04";
+  if (!/^\d{1,2}(;\d{1,2})*$/.test(deleteWhen)) throw new UsageError(`--delete-when: expected hours like 04 or 01;04, got ${deleteWhen}`);
+
   return {
     kind: "run",
     config: {
@@ -218,6 +233,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
       frameBytesMax,
       connectionSendBytesMax: 64 * 1024 * 1024,
       messageDelayLevel,
+      fileReservedHours: parseIntIn(pick(flags["file-reserved-hours"], "fileReservedTime") ?? "72", "--file-reserved-hours", 0, 100_000),
+      deleteWhen,
+      diskMaxUsedRatio: parseIntIn(pick(flags["disk-max-used-ratio"], "diskMaxUsedSpaceRatio") ?? "75", "--disk-max-used-ratio", 10, 95) / 100,
       transactionTimeOutMs: parseIntIn(file.get("transactionTimeOut") ?? "6000", "transactionTimeOut", 0, 86_400_000),
       transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),
       transactionCheckMax: parseIntIn(file.get("transactionCheckMax") ?? "15", "transactionCheckMax", 1, 1000),

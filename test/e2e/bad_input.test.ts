@@ -158,7 +158,7 @@ describe("bad input", () => {
 
 describe("command line", () => {
   test("an unknown flag or a bad value prints one error line and the usage, exit code 2", () => {
-    for (const args of [["--no-such-flag"], ["--role", "king"], ["--broker-port", "http"], ["--flush", "sometimes"]]) {
+    for (const args of [["--no-such-flag"], ["--role", "king"], ["--broker-port", "http"], ["--flush", "sometimes"], ["--delete-when", "4am"], ["--disk-max-used-ratio", "99"]]) {
       const result = spawnSync(binaryPath, args, { encoding: "utf8", timeout: 10_000 });
       expect(result.status).toBe(2);
       expect(result.stderr.split("\n")[0]).toMatch(/^bolide: /);

@@ -1,6 +1,6 @@
 // Retries, dead letters and delay levels against the compiled binary, with ali-ons and our SDK.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Producer, PullConsumer, PushConsumer, type ReceivedMessage } from "../../src/client/index.ts";
+import { MQAdmin, Producer, PullConsumer, PushConsumer, type ReceivedMessage } from "../../src/client/index.ts";
 import { newRequest } from "../../src/net/remoting_command.ts";
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
@@ -98,6 +98,19 @@ describe("retries and dead letters (delay levels of 1 s)", () => {
     const summary = lastJson(result.stdout);
     if (summary?.["ok"] !== true) throw new Error(`ali-ons retry failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
     expect(result.code).toBe(0);
+  }, 70_000);
+
+  test("ali-ons: with maxReconsumeTimes 1, refused messages are delivered twice, then sit in %DLQ%<group>", async () => {
+    const topic = uniqueName("OnsDlq");
+    const group = uniqueName("OnsDlqG");
+    const result = await runNode(aliOnsScript, ["retry", broker.namesrvAddr, topic, group, "10", "--fail-times", "99", "--max-reconsume", "1"], 60_000);
+    const summary = lastJson(result.stdout);
+    if (summary?.["ok"] !== true) throw new Error(`ali-ons DLQ run failed: ${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    const admin = new MQAdmin({ namesrvAddr: broker.namesrvAddr });
+    const dead = await admin.deadLetters(group);
+    await admin.shutdown();
+    expect(dead.length).toBe(10);
+    expect(dead.every((message) => message.reconsumeTimes === 2 && message.propertyMap["RETRY_TOPIC"] === topic)).toBe(true);
   }, 70_000);
 
   test("a delay level above the highest is clamped to it (RocketMQ's rule)", async () => {

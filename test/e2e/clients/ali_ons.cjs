@@ -494,12 +494,15 @@ async function modeRetry(nameSrv, positional, flags) {
   if (!topic || !group || countText === undefined) usage('retry needs <topic> <group> <count>');
   const count = intArg(countText, 'count');
   const failTimes = intArg(flags['fail-times'] || '1', '--fail-times');
+  // With --max-reconsume M the broker gives up after M retries (DLQ): M + 1 deliveries at most.
+  const maxReconsume = flags['max-reconsume'] === undefined ? null : intArg(flags['max-reconsume'], '--max-reconsume');
+  const expected = Math.min(failTimes, maxReconsume === null ? failTimes : maxReconsume) + 1;
   const sent = await produce(nameSrv, topic, 0, count, 'TagA', `PG_${topic}`);
   if (sent.sent !== count) return finish(false, { reason: 'send failed', failures: sent.failures });
   const deliveries = new Map();
   const consumer = new Consumer(Object.assign(common(nameSrv), {
     consumerGroup: group, instanceName: `retry_${process.pid}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
-  }));
+  }, maxReconsume === null ? {} : { maxReconsumeTimes: maxReconsume }));
   consumer.on('error', err => recordError('consumer', err));
   let done;
   const allDone = new Promise(resolve => (done = resolve));
@@ -508,18 +511,18 @@ async function modeRetry(nameSrv, positional, flags) {
     const list = deliveries.get(index) || [];
     list.push({ reconsumeTimes: msg.reconsumeTimes, topic: msg.topic, at: Date.now() });
     deliveries.set(index, list);
-    if ([...deliveries.values()].filter(l => l.length > failTimes).length === count) done();
+    if ([...deliveries.values()].filter(l => l.length >= expected).length === count) done();
     if (list.length <= failTimes) throw new Error(`refused delivery ${list.length} of message ${index}`);
   });
   await withTimeout(consumer.ready(), 15000, 'consumer.ready()');
   await allDone;
-  await sleep(500);
+  await sleep(maxReconsume === null ? 500 : 2500); // with a DLQ: long enough to see no more deliveries
   await closeQuietly(consumer, 'consumer');
   const problems = [];
   for (const [index, list] of deliveries) {
     const times = list.map(d => d.reconsumeTimes);
-    const expected = Array.from({ length: failTimes + 1 }, (_, i) => i);
-    if (JSON.stringify(times.slice(0, failTimes + 1)) !== JSON.stringify(expected)) problems.push({ index, times });
+    const want = Array.from({ length: expected }, (_, i) => i);
+    if (JSON.stringify(times) !== JSON.stringify(want)) problems.push({ index, times });
     if (list.some(d => d.topic !== topic)) problems.push({ index, topics: list.map(d => d.topic) });
   }
   const gapsMs = [...deliveries.values()].map(l => (l.length > 1 ? l[1].at - l[0].at : null));

@@ -25,7 +25,7 @@ run() { # label namesrv
   "$BUN" scripts/bench/throughput.ts --namesrv "$2" --messages "$MESSAGES" --inflight "$INFLIGHT" --label "$1"
 }
 
-./dist/bolide --data-dir "$WORK/bolide" --namesrv-port 39876 --broker-port 40911 --broker-ip 127.0.0.1 --listen-host 127.0.0.1 >"$WORK/bolide.log" 2>&1 &
+./dist/bolide --data-dir "$WORK/bolide" --namesrv-port 39876 --broker-port 40911 --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 >"$WORK/bolide.log" 2>&1 &
 BOLIDE_PID=$!
 sleep 1
 bolide=$(run bolide 127.0.0.1:39876)

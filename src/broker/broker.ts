@@ -35,6 +35,7 @@ import { processEndTransaction } from "./transaction/end_transaction.ts";
 import { TransactionService, type TransactionConfig } from "./transaction/transaction_service.ts";
 import { QueueLockTable } from "../order/queue_lock.ts";
 import { TopicConfigManager } from "./topic_config_manager.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import { effectiveLevel, parseDelayLevels, scheduleTopic } from "./schedule/delay_levels.ts";
 import { ScheduleMessageService } from "./schedule/schedule_message_service.ts";
 import { requestedDueMs, TimerMessageService, TimerProperty, timerDelayMsMax, timerTopic } from "./schedule/timer_message_service.ts";
@@ -95,6 +96,8 @@ export class Broker {
   brokerAddr = "";
   /** Commit-log distance beyond which data counts as "on disk, not in memory" (40 % of RAM, RocketMQ's rule). */
   readonly hotBytesMax = Math.floor(totalmem() * 0.4);
+  /** Where traffic is counted for /metrics; null when nobody asked (tests, embedding). */
+  metrics: Metrics | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -108,6 +111,7 @@ export class Broker {
     this.store = new MessageStore(
       {
         ...config.store,
+        onCommitLogFlushMs: (ms) => this.metrics?.recordFlush(ms / 1000),
         tagsCodeFor: (topic, properties, storeTimestamp) => {
           if (topic === scheduleTopic) return this.schedule.dueTimeMs(properties, storeTimestamp);
           if (topic === timerTopic) return Number(decodeProperties(properties).get(TimerProperty.OUT_MS) ?? 0);
@@ -159,15 +163,20 @@ export class Broker {
   private process(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
     if (!this.accepting) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker is shutting down");
     this.inFlight++;
+    const startedMs = this.metrics ? this.io.clock.monotonicMs() : 0;
+    const done = (): void => {
+      this.inFlight--;
+      this.metrics?.recordRequest(request.code, (this.io.clock.monotonicMs() - startedMs) / 1000);
+    };
     let result: Promise<RemotingCommand | null> | RemotingCommand | null;
     try {
       result = this.route(connection, request);
     } catch (error) {
-      this.inFlight--;
+      done();
       throw error;
     }
-    if (result instanceof Promise) return result.finally(() => this.inFlight--);
-    this.inFlight--;
+    if (result instanceof Promise) return result.finally(done);
+    done();
     return result;
   }
 
@@ -300,6 +309,18 @@ export class Broker {
         this.namesrv.invoke(addr, newRequest(RequestCode.UNREGISTER_BROKER, header), 2000).catch(() => undefined),
       ),
     );
+  }
+
+  /** Counts traffic into `metrics` and lets it read offsets, lag and store size when scraped. */
+  attachMetrics(metrics: Metrics, namesrvConnections: () => number): void {
+    this.metrics = metrics;
+    metrics.attach({
+      committedOffsets: () => this.offsets.entries(),
+      maxOffset: (topic, queueId) => this.store.maxOffset(topic, queueId),
+      storeBytes: () => this.store.commitLog.maxOffset - this.store.commitLog.minOffset,
+      dataDir: this.config.store.dataDir,
+      connections: () => ({ namesrv: namesrvConnections(), broker: this.server.connections.size }),
+    });
   }
 
   stopAccepting(): void {

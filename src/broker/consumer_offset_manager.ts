@@ -56,6 +56,14 @@ export class ConsumerOffsetManager {
     this.dirty = true;
   }
 
+  /** Every committed offset (for metrics). */
+  *entries(): Iterable<{ group: string; topic: string; queueId: number; offset: number }> {
+    for (const [key, byQueue] of this.table) {
+      const at = key.lastIndexOf("@");
+      for (const [queueId, offset] of byQueue) yield { group: key.slice(at + 1), topic: key.slice(0, at), queueId, offset };
+    }
+  }
+
   snapshot(): { offsetTable: Map<string, Map<number, number>> } {
     return { offsetTable: this.table };
   }

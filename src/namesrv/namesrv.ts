@@ -77,6 +77,10 @@ export class NameServer {
     this.server.stopAccepting();
   }
 
+  get connectionCount(): number {
+    return this.server.connections.size;
+  }
+
   stop(): void {
     if (this.scanTimer) clearInterval(this.scanTimer);
     this.server.closeConnections();

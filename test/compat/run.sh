@@ -111,7 +111,7 @@ start_target() {
       local data="$WORK/bolide-data-$ns"
       mkdir -p "$data"
       "$BOLIDE" --role all --data-dir "$data" --namesrv-port "$ns" --broker-port "$br" \
-        --broker-ip 127.0.0.1 --listen-host 127.0.0.1 >>"$WORK/bolide.log" 2>&1 </dev/null &
+        --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 >>"$WORK/bolide.log" 2>&1 </dev/null &
       SERVER_PID=$!
       local i
       for i in $(seq 1 120); do

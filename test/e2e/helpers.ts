@@ -176,6 +176,8 @@ export interface Broker {
   readonly brokerAddr: string;
   readonly namesrvPort: number;
   readonly brokerPort: number;
+  /** /metrics, /healthz, /readyz (a free port chosen at start; 0 for a real-RocketMQ peer). */
+  readonly httpPort: number;
   readonly dataDir: string;
   /** The current process id (changes on restart). */
   readonly pid: number;
@@ -205,6 +207,7 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
   const namesrvPort = opts.namesrvPort ?? (await freePort());
   // Neighbours free too, in case the broker derives extra ports from its own (RocketMQ does).
   const brokerPort = opts.brokerPort ?? (await freePortWithNeighbours([namesrvPort]));
+  const httpPort = await freePort();
   const args = [
     "--role", "all",
     "--data-dir", dataDir,
@@ -212,6 +215,7 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
     "--broker-port", String(brokerPort),
     "--broker-ip", host,
     "--listen-host", host, // tests talk to 127.0.0.1 only; don't listen on every interface
+    "--http-port", String(httpPort), // several brokers run at once: not the default 8080
     ...(opts.extraArgs ?? []),
   ];
 
@@ -288,6 +292,7 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
     brokerAddr: `${host}:${brokerPort}`,
     namesrvPort,
     brokerPort,
+    httpPort,
     dataDir,
     get pid() {
       return proc?.pid ?? -1;
@@ -346,6 +351,7 @@ export async function startPeer(opts: BrokerOptions = {}): Promise<Broker> {
     brokerAddr: `${host}:${brokerPort}`,
     namesrvPort,
     brokerPort,
+    httpPort: 0,
     dataDir,
     pid: -1,
     stop,

@@ -18,7 +18,7 @@ afterAll(() => {
 });
 
 async function spawnRole(args: string[], port: number): Promise<Subprocess> {
-  const child = Bun.spawn([binaryPath, "--listen-host", "127.0.0.1", ...args], { stdout: "ignore", stderr: "pipe" });
+  const child = Bun.spawn([binaryPath, "--listen-host", "127.0.0.1", "--http-port", "0", ...args], { stdout: "ignore", stderr: "pipe" });
   children.push(child);
   const deadline = Date.now() + 10_000;
   while (!(await canConnect(port))) {

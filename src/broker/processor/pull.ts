@@ -146,6 +146,7 @@ function pullOnce(
       const records = sql === null ? result.records : result.records.filter((record) => sql.matches(recordProperties(record)));
       if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
       const body = new Uint8Array(records.reduce((sum, record) => sum + record.length, 0));
+      broker.metrics?.recordPull(header.topic, records.length, body.length);
       let at = 0;
       for (const record of records) {
         body.set(record, at);

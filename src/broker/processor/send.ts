@@ -153,6 +153,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
       ids.push(offsetMessageId(broker.storeHost, last.physicalOffset));
     }
     if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
+    broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
     if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
       // One flush covers the whole batch: wait for a put of nothing past the last record.
       const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
@@ -178,6 +179,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
   const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
 }
 

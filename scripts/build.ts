@@ -1,9 +1,9 @@
-// Builds the single self-contained binary dist/bolide.
+// Builds the single self-contained binary dist/bolide, with its commit and build date (scripts/compile.ts).
 // `bun scripts/build.ts --if-needed` skips the build when dist/bolide is newer than every source file.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { compile, root } from "./compile.ts";
 
-const root = join(import.meta.dir, "..");
 const outfile = join(root, "dist", "bolide");
 
 function newestSourceMs(dir: string): number {
@@ -17,10 +17,12 @@ function newestSourceMs(dir: string): number {
 }
 
 if (process.argv.includes("--if-needed") && existsSync(outfile)) {
-  if (statSync(outfile).mtimeMs > newestSourceMs(join(root, "src"))) process.exit(0);
+  // The units under packaging/ are embedded in the binary too (bolide install-service).
+  const newest = Math.max(newestSourceMs(join(root, "src")), newestSourceMs(join(root, "packaging")));
+  if (statSync(outfile).mtimeMs > newest) process.exit(0);
 }
-const result = Bun.spawnSync(
-  [process.execPath, "build", "--compile", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", outfile],
-  { cwd: root, stdout: "pipe", stderr: "inherit" },
-);
-if (result.exitCode !== 0) process.exit(result.exitCode ?? 1);
+const result = compile({ outfile });
+if (result.exitCode !== 0) {
+  process.stderr.write(result.stderr);
+  process.exit(result.exitCode);
+}

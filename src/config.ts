@@ -39,10 +39,13 @@ export interface Config {
   deleteWhen: string;
   /** Retention: past this disk use (0..1) old files go at any hour (diskMaxUsedSpaceRatio). */
   diskMaxUsedRatio: number;
+  /** The operator's HTTP port (/metrics, /healthz, /readyz); 0 = off. */
+  httpPort: number;
   logLevel: LogLevel;
 }
 
 export const usage = `Usage: bolide [options]          (bolide admin --help: the admin commands)
+       bolide install-service [--role all|split] [--prefix /usr/local]   (systemd units; --help)
   --role all|namesrv|broker      what to run (default all: name server and broker in one process)
   --data-dir DIR                 where the broker keeps its files (default ./data)
   --namesrv-port N               name server port (default 9876)
@@ -59,6 +62,7 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --commitlog-file-bytes SIZE    commit-log segment size, e.g. 1g, 64m (default 1g)
   --message-bytes-max SIZE       largest message body (default 4m)
   --frame-bytes-max SIZE         largest remoting frame (default 16m)
+  --http-port N                  /metrics, /healthz, /readyz on this port (default 8080; 0 = off)
   --file-reserved-hours N        keep commit-log files at least this long (default 72)
   --delete-when HH[;HH]          hours when old files are deleted (default 04)
   --disk-max-used-ratio PERCENT  past this disk use, delete old files at any hour (default 75)
@@ -66,7 +70,7 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
   -h, --help                     this text
-  -v, --version                  the version`;
+  -v, --version                  version, git commit and build date`;
 
 export class UsageError extends Error {}
 
@@ -139,6 +143,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
         "frame-bytes-max": { type: "string" },
         "message-delay-level": { type: "string" },
         "file-reserved-hours": { type: "string" },
+        "http-port": { type: "string" },
         "delete-when": { type: "string" },
         "disk-max-used-ratio": { type: "string" },
         "log-level": { type: "string" },
@@ -235,6 +240,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
       messageDelayLevel,
       fileReservedHours: parseIntIn(pick(flags["file-reserved-hours"], "fileReservedTime") ?? "72", "--file-reserved-hours", 0, 100_000),
       deleteWhen,
+      httpPort: parseIntIn(flags["http-port"] ?? "8080", "--http-port", 0, 65535),
       diskMaxUsedRatio: parseIntIn(pick(flags["disk-max-used-ratio"], "diskMaxUsedSpaceRatio") ?? "75", "--disk-max-used-ratio", 10, 95) / 100,
       transactionTimeOutMs: parseIntIn(file.get("transactionTimeOut") ?? "6000", "transactionTimeOut", 0, 86_400_000),
       transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),

@@ -1,14 +1,24 @@
 // bolide: the name server, the broker, or both in one process (the default).
-import packageJson from "../package.json" with { type: "json" };
 import { Broker } from "./broker/broker.ts";
 import { parseCommandLine, usage, UsageError, type Config } from "./config.ts";
 import { realIo } from "./io/io.ts";
 import { logScoped, setLogLevel } from "./log.ts";
 import { NameServer } from "./namesrv/namesrv.ts";
 import { runAdmin } from "./cli/admin.ts";
+import { runInstallService } from "./cli/install_service.ts";
+import { sdNotify, SdNotifyStatus } from "./cli/sd_notify.ts";
+import { versionLine } from "./build_info.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { OpsHttpServer } from "./ops/http_server.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
+
+/** Tells systemd (Type=notify units) how start-up and shutdown go; a no-op outside systemd. */
+function notifySystemd(state: string): void {
+  const status = sdNotify(state);
+  if (status !== SdNotifyStatus.sent && status !== SdNotifyStatus.unset) log.warn("sd_notify.failed", { status, state });
+}
 
 function fail(message: string): never {
   process.stderr.write(`bolide: ${message}\n${usage}\n`);
@@ -17,8 +27,24 @@ function fail(message: string): never {
 
 async function run(config: Config): Promise<void> {
   setLogLevel(config.logLevel);
+  // A signal during start-up is held until the start completes, then stops cleanly.
+  let startupSignal: string | null = null;
+  const onStartupSignal = (signal: string) => (): void => {
+    startupSignal ??= signal;
+  };
+  const startupTerm = onStartupSignal("SIGTERM");
+  const startupInt = onStartupSignal("SIGINT");
+  process.on("SIGTERM", startupTerm);
+  process.on("SIGINT", startupInt);
   let namesrv: NameServer | null = null;
   let broker: Broker | null = null;
+  // The HTTP port first: if it is taken, fail before anything else listens.
+  const metrics = new Metrics();
+  const http = config.httpPort === 0 ? null : new OpsHttpServer(config.listenHost, config.httpPort, metrics);
+  if (http) {
+    const port = http.start();
+    process.stdout.write(`bolide http listening on ${config.listenHost}:${port} (/metrics, /healthz, /readyz)\n`);
+  }
   if (config.role !== "broker") {
     namesrv = new NameServer(
       {
@@ -77,14 +103,22 @@ async function run(config: Config): Promise<void> {
       },
       realIo,
     );
+    broker.attachMetrics(metrics, () => namesrv?.connectionCount ?? 0);
     const port = await broker.start();
     process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
   }
+
+  if (http) http.ready = true;
+
+  // Every role listens and the broker has registered (broker.start() awaits one round): ready.
+  notifySystemd(`READY=1\nSTATUS=serving (role ${config.role})`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    notifySystemd(`STOPPING=1\nSTATUS=stopping (${signal})`);
+    if (http) http.ready = false;
     log.info("shutdown", { signal });
     const force = setTimeout(() => {
       log.error("shutdown.timeout", { afterMs: shutdownMsMax });
@@ -97,11 +131,19 @@ async function run(config: Config): Promise<void> {
       log.error("shutdown.failed", { error: String(error) });
     }
     namesrv?.stop();
+    http?.stop();
     clearTimeout(force);
     process.exit(0);
   };
+  process.off("SIGTERM", startupTerm);
+  process.off("SIGINT", startupInt);
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  if (startupSignal !== null) void stop(startupSignal);
+}
+
+if (process.argv[2] === "install-service") {
+  process.exit(runInstallService(process.argv.slice(3), (text) => process.stdout.write(`${text}\n`), (text) => process.stderr.write(`${text}\n`)));
 }
 
 if (process.argv[2] === "admin") {
@@ -120,7 +162,7 @@ if (parsed.kind === "help") {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 } else if (parsed.kind === "version") {
-  process.stdout.write(`bolide ${packageJson.version}\n`);
+  process.stdout.write(`${versionLine()}\n`);
   process.exit(0);
 } else {
   run(parsed.config).catch((error: unknown) => {

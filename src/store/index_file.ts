@@ -24,7 +24,7 @@
  * may be torn after an OS crash: query results are hints, and the store checks each record.
  * Requires: one writer (the dispatcher).
  */
-import { closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { MappedFile } from "./mapped_file.ts";
 import { assert } from "../assert.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
 import { readU64, writeU64 } from "../protocol/message_record.ts";
@@ -61,7 +61,7 @@ export function indexKeyHash(topic: string, key: string): number {
 export class IndexFile {
   readonly bytes: Uint8Array;
   private readonly view: DataView;
-  private fd: number;
+  private readonly file: MappedFile;
   private flushedCount = 0;
 
   constructor(
@@ -72,10 +72,8 @@ export class IndexFile {
     assert(hashSlots > 0);
     assert(entriesMax > 1);
     const fileBytes = indexFileBytes(hashSlots, entriesMax);
-    this.fd = openSync(path, existsSync(path) ? "r+" : "w+");
-    if (fstatSync(this.fd).size !== fileBytes) ftruncateSync(this.fd, fileBytes);
-    this.bytes = Bun.mmap(path, { shared: true });
-    assert(this.bytes.length === fileBytes, "index file mapped at the wrong size");
+    this.file = MappedFile.openPath(path, fileBytes);
+    this.bytes = this.file.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     if (this.indexCount === 0) this.view.setInt32(indexIndexCountAt, 1); // new file
     this.flushedCount = this.indexCount;
@@ -166,22 +164,16 @@ export class IndexFile {
   flush(): Promise<void> {
     const count = this.indexCount;
     if (count === this.flushedCount) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      fdatasync(this.fd, (error) => {
-        if (error) return reject(error);
-        this.flushedCount = Math.max(this.flushedCount, count);
-        resolve();
-      });
+    return this.file.sync().then(() => {
+      this.flushedCount = Math.max(this.flushedCount, count);
     });
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file.close();
   }
 
   destroy(): void {
-    this.close();
-    unlinkSync(this.path);
+    this.file.destroy();
   }
 }

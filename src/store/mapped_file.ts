@@ -37,6 +37,11 @@ export class MappedFile {
     return new MappedFile(join(dir, fileNameOf(fromOffset)), fromOffset, fileBytes);
   }
 
+  /** A file with a name of its own (index files are named by time), sized `fileBytes`. */
+  static openPath(path: string, fileBytes: number): MappedFile {
+    return new MappedFile(path, 0, fileBytes);
+  }
+
   get endOffset(): number {
     return this.fromOffset + this.fileBytes;
   }
@@ -48,12 +53,16 @@ export class MappedFile {
   flush(): Promise<number> {
     const target = this.wrotePosition;
     if (target <= this.flushedPosition) return Promise.resolve(this.flushedPosition);
+    return this.sync().then(() => {
+      if (target > this.flushedPosition) this.flushedPosition = target;
+      return this.flushedPosition;
+    });
+  }
+
+  /** fdatasync the whole file, whatever was written. */
+  sync(): Promise<void> {
     return new Promise((resolve, reject) => {
-      fdatasync(this.fd, (error) => {
-        if (error) return reject(error);
-        if (target > this.flushedPosition) this.flushedPosition = target;
-        resolve(this.flushedPosition);
-      });
+      fdatasync(this.fd, (error) => (error ? reject(error) : resolve()));
     });
   }
 

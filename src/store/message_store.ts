@@ -478,11 +478,7 @@ export class MessageStore {
   get(topic: string, queueId: number, offset: number, maxCount: number, accept: (tagsCode: number) => boolean): GetResult {
     const queue = this.findQueue(topic, queueId);
     const result: GetResult = { status: GetStatus.NO_MATCHED_LOGIC_QUEUE, records: [], recordBytes: 0, nextBeginOffset: 0, minOffset: 0, maxOffset: 0 };
-    if (!queue) {
-      result.nextBeginOffset = offset === 0 ? 0 : 0;
-      result.status = GetStatus.NO_MATCHED_LOGIC_QUEUE;
-      return result;
-    }
+    if (!queue) return result; // no such queue: nextBeginOffset 0, the pull path answers per offset
     const minOffset = queue.minOffset;
     const maxOffset = queue.maxOffset;
     result.minOffset = minOffset;

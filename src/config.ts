@@ -115,9 +115,34 @@ export function parseBrokerConf(text: string): Map<string, string> {
   return out;
 }
 
-export type ParseResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
+/** Every string flag; each can also be set as BOLIDE_<NAME> (envNameOf). */
+const stringFlagNames = [
+  "role", "data-dir", "namesrv-port", "broker-port", "namesrv-addr", "broker-name", "cluster", "broker-id", "broker-ip",
+  "listen-host", "flush", "auto-create-topic", "default-topic-queue-nums", "commitlog-file-bytes", "message-bytes-max",
+  "frame-bytes-max", "message-delay-level", "file-reserved-hours", "http-port", "delete-when", "disk-max-used-ratio",
+  "log-level", "config",
+];
 
-export function parseCommandLine(argv: string[]): ParseResult {
+/** broker.conf keys Bolide reads; any other key is reported once at start. */
+export const knownBrokerConfKeys = new Set([
+  "brokerClusterName", "brokerName", "brokerId", "brokerIP1", "brokerRole", "listenPort", "namesrvAddr", "storePathRootDir",
+  "flushDiskType", "autoCreateTopicEnable", "defaultTopicQueueNums", "mappedFileSizeCommitLog", "mapedFileSizeCommitLog",
+  "maxMessageSize", "messageDelayLevel", "fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio", "transactionTimeOut",
+  "transactionCheckInterval", "transactionCheckMax",
+]);
+
+export type ParseResult = { kind: "run"; config: Config; warnings: string[] } | { kind: "help" } | { kind: "version" };
+
+/** The environment variable standing for a flag: --broker-port → BOLIDE_BROKER_PORT. */
+export function envNameOf(flag: string): string {
+  return `BOLIDE_${flag.toUpperCase().replace(/-/g, "_")}`;
+}
+
+/**
+ * Flags, then BOLIDE_* environment variables, then the broker.conf (-c / BOLIDE_CONFIG), then
+ * defaults: the first that sets a value wins.
+ */
+export function parseCommandLine(argv: string[], env: Record<string, string | undefined> = process.env): ParseResult {
   let parsed;
   try {
     parsed = parseArgs({
@@ -158,6 +183,11 @@ export function parseCommandLine(argv: string[]): ParseResult {
   const flags = parsed.values;
   if (flags.help) return { kind: "help" };
   if (flags.version) return { kind: "version" };
+  const fromEnv = flags as Record<string, string | boolean | undefined>;
+  for (const name of stringFlagNames) {
+    const value = env[envNameOf(name)];
+    if (fromEnv[name] === undefined && value !== undefined && value !== "") fromEnv[name] = value;
+  }
 
   const file = new Map<string, string>();
   if (flags.config !== undefined) {
@@ -169,6 +199,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     }
     for (const [key, value] of parseBrokerConf(text)) file.set(key, value);
   }
+  const warnings = [...file.keys()].filter((key) => !knownBrokerConfKeys.has(key)).map((key) => `${flags.config}: key ${key} is not used by Bolide`);
   const pick = (flag: string | undefined, ...keys: string[]): string | undefined => {
     if (flag !== undefined) return flag;
     for (const key of keys) if (file.has(key)) return file.get(key);
@@ -218,6 +249,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
 
   return {
     kind: "run",
+    warnings,
     config: {
       role,
       dataDir: pick(flags["data-dir"], "storePathRootDir") ?? "./data",

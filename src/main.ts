@@ -165,6 +165,7 @@ if (parsed.kind === "help") {
   process.stdout.write(`${versionLine()}\n`);
   process.exit(0);
 } else {
+  for (const warning of parsed.warnings) log.warn("config.unknown_key", { warning });
   run(parsed.config).catch((error: unknown) => {
     process.stderr.write(`bolide: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -1,0 +1,51 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { envNameOf, parseCommandLine, UsageError, type Config } from "./config.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(argv: string[], env: Record<string, string> = {}): { config: Config; warnings: string[] } {
+  const result = parseCommandLine(argv, env);
+  if (result.kind !== "run") throw new Error("expected a run");
+  return result;
+}
+
+function conf(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "bolide-conf-"));
+  dirs.push(dir);
+  const path = join(dir, "broker.conf");
+  writeFileSync(path, text);
+  return path;
+}
+
+test("precedence: flags > BOLIDE_* environment > broker.conf > defaults", () => {
+  const path = conf("listenPort=20000\nbrokerName=from-file\nbrokerClusterName=FileCluster\n");
+  expect(run([]).config.brokerPort).toBe(10911);
+  expect(run(["-c", path]).config.brokerPort).toBe(20000);
+  expect(run(["-c", path], { BOLIDE_BROKER_PORT: "30000" }).config.brokerPort).toBe(30000);
+  expect(run(["-c", path, "--broker-port", "40000"], { BOLIDE_BROKER_PORT: "30000" }).config.brokerPort).toBe(40000);
+  const both = run([], { BOLIDE_CONFIG: path, BOLIDE_BROKER_NAME: "from-env" }).config;
+  expect([both.brokerName, both.clusterName]).toEqual(["from-env", "FileCluster"]);
+  expect(envNameOf("disk-max-used-ratio")).toBe("BOLIDE_DISK_MAX_USED_RATIO");
+});
+
+test("a bad value from the environment is a usage error naming the flag", () => {
+  expect(() => run([], { BOLIDE_HTTP_PORT: "eighty" })).toThrow(UsageError);
+});
+
+test("unknown broker.conf keys are reported once each", () => {
+  const path = conf("brokerName=a\nsendMessageThreadPoolNums=64\nmysteryKey=1\n");
+  expect(run(["-c", path]).warnings).toEqual([`${path}: key sendMessageThreadPoolNums is not used by Bolide`, `${path}: key mysteryKey is not used by Bolide`]);
+});
+
+test("every string flag can come from the environment", () => {
+  // A value that no flag accepts shows that the variable reached the flag's check.
+  for (const [flag, bad] of [["role", "king"], ["flush", "sometimes"], ["log-level", "loud"], ["delete-when", "4am"]] as const) {
+    expect(() => run([], { [envNameOf(flag)]: bad })).toThrow(UsageError);
+  }
+});

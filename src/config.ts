@@ -70,6 +70,8 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
   -h, --help                     this text
+Every flag can also come from the environment as BOLIDE_<FLAG> (BOLIDE_BROKER_PORT=10911);
+flags win over the environment, the environment over the broker.conf.
   -v, --version                  version, git commit and build date`;
 
 export class UsageError extends Error {}

@@ -14,6 +14,7 @@ import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
 import { decodeJsonBody } from "../protocol/json_body.ts";
+import type { BrokerData, TopicRoute } from "../protocol/route_data.ts";
 import { encodeProperties } from "../protocol/message_properties.ts";
 
 export const adminUsage = `Usage: bolide admin <command> [options]   (-n defaults to 127.0.0.1:9876; --json for scripts)
@@ -36,22 +37,6 @@ export const adminUsage = `Usage: bolide admin <command> [options]   (-n default
   resendDeadLetters -g GROUP [-i OFFSET_MSG_ID]      send them (or one) back to their original topic`;
 
 export class AdminError extends Error {}
-
-interface BrokerData {
-  brokerName: string;
-  cluster: string;
-  brokerAddrs: Record<string, string>;
-}
-interface QueueData {
-  brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-}
-interface TopicRoute {
-  brokerDatas: BrokerData[];
-  queueDatas: QueueData[];
-}
 
 const requestTimeoutMs = 5000;
 

@@ -21,6 +21,7 @@ import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
 import { decodeJsonBody, encodeJsonBody } from "../protocol/json_body.ts";
+import type { QueueData, TopicRoute } from "../protocol/route_data.ts";
 import { Perm } from "../protocol/topic.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import { compareMessageQueues, decodePulledMessages, type MessageQueue, type ReceivedMessage } from "./message.ts";
@@ -33,24 +34,7 @@ export const requestTimeoutMs = 3000;
 export const routeRefreshIntervalMs = 30_000;
 export const heartbeatIntervalMs = 30_000;
 
-export interface BrokerData {
-  brokerName: string;
-  cluster: string;
-  /** brokerId ("0" = master) → ip:port. */
-  brokerAddrs: Record<string, string>;
-}
-export interface QueueData {
-  brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-  topicSysFlag: number;
-}
-/** TopicRouteData (GET_ROUTEINFO_BY_TOPIC body). */
-export interface TopicRoute {
-  brokerDatas: BrokerData[];
-  queueDatas: QueueData[];
-}
+export type { BrokerData, QueueData, TopicRoute } from "../protocol/route_data.ts";
 
 /** HeartbeatData (HEART_BEAT body), fastjson field names. */
 export interface ConsumerData {

@@ -4,15 +4,8 @@
  * re-register every 30 s and are dropped after `brokerExpiryMs` of silence or when their
  * connection closes.
  */
+import type { QueueData } from "../protocol/route_data.ts";
 import type { TopicConfig } from "../protocol/topic.ts";
-
-export interface QueueData {
-  brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-  topicSysFlag: number;
-}
 
 export interface BrokerData {
   cluster: string;

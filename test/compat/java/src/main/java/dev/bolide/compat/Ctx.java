@@ -109,9 +109,20 @@ final class Ctx {
         });
     }
 
+    /** Settings a scenario adds to a push consumer before it starts (selector, retries, …). */
+    interface ConsumerSetup {
+        void apply(DefaultMQPushConsumer consumer) throws Exception;
+    }
+
     /** A started push consumer with the given listener (concurrent or orderly). */
     DefaultMQPushConsumer pushConsumer(String group, String topic, String expr, MessageModel model,
                                        MessageListener listener) throws Exception {
+        return pushConsumer(group, model, listener, c -> c.subscribe(topic, expr));
+    }
+
+    /** A started push consumer; `setup` subscribes it and may change any other setting. */
+    DefaultMQPushConsumer pushConsumer(String group, MessageModel model, MessageListener listener,
+                                       ConsumerSetup setup) throws Exception {
         DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
         c.setNamesrvAddr(namesrv);
         c.setInstanceName(instanceName());
@@ -123,7 +134,7 @@ final class Ctx {
         c.setPersistConsumerOffsetInterval(1000);
         c.setConsumeThreadMin(4);
         c.setConsumeThreadMax(4);
-        c.subscribe(topic, expr);
+        setup.apply(c);
         if (listener instanceof MessageListenerOrderly) {
             c.registerMessageListener((MessageListenerOrderly) listener);
         } else {

@@ -357,25 +357,17 @@ final class ExtendedScenarios {
         AtomicInteger firsts = new AtomicInteger();
         AtomicInteger seconds = new AtomicInteger();
         AtomicInteger others = new AtomicInteger();
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
-        c.setNamesrvAddr(ctx.namesrv);
-        c.setInstanceName(ctx.instanceName());
-        c.setClientIP("127.0.0.1");
-        c.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        c.setMaxReconsumeTimes(1);
-        c.setPollNameServerInterval(1000);
-        c.setHeartbeatBrokerInterval(2000);
-        c.subscribe(topic, "*");
-        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+        ctx.pushConsumer(group, MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
             for (MessageExt m : msgs) {
                 if (m.getReconsumeTimes() == 0) firsts.incrementAndGet();
                 else if (m.getReconsumeTimes() == 1) seconds.incrementAndGet();
                 else others.incrementAndGet();
             }
             return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+        }, c -> {
+            c.setMaxReconsumeTimes(1);
+            c.subscribe(topic, "*");
         });
-        c.start();
-        ctx.onClose(c::shutdown);
         java.util.Set<Integer> dead = java.util.concurrent.ConcurrentHashMap.newKeySet();
         ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
         ctx.pushConsumer(ctx.group("DLQ"), "%DLQ%" + group, "*", MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
@@ -409,19 +401,10 @@ final class ExtendedScenarios {
         BitSet want = new BitSet(n);
         want.set(100, 150);
         Collector c = new Collector("sql92 consumer", pl, n, want);
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(ctx.group("CG"));
-        consumer.setNamesrvAddr(ctx.namesrv);
-        consumer.setInstanceName(ctx.instanceName());
-        consumer.setClientIP("127.0.0.1");
-        consumer.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.setPollNameServerInterval(1000);
-        consumer.subscribe(topic, org.apache.rocketmq.client.consumer.MessageSelector.bySql("cid >= 100 AND cid < 150 AND scenario IS NOT NULL"));
-        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+        ctx.pushConsumer(ctx.group("CG"), MessageModel.CLUSTERING, (MessageListenerConcurrently) (msgs, context) -> {
             for (MessageExt m : msgs) c.accept(m);
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
-        consumer.start();
-        ctx.onClose(consumer::shutdown);
+        }, consumer -> consumer.subscribe(topic, org.apache.rocketmq.client.consumer.MessageSelector.bySql("cid >= 100 AND cid < 150 AND scenario IS NOT NULL")));
         ctx.await(() -> c.distinct.get() >= 50, c::status);
         Thread.sleep(1500);
         Check.that(c.unexpected.get() == 0 && c.distinct.get() == 50, "expected exactly messages 100..149: " + c.status());

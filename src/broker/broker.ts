@@ -106,7 +106,10 @@ export class Broker {
     this.bootTimestampMs = io.clock.realtimeMs();
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
-    this.clients = new ClientManager(config.channelExpiryMs);
+    this.clients = new ClientManager(config.channelExpiryMs, (group, clientId) => {
+      const held = this.queueLocks.holderGone(group, clientId);
+      if (held > 0) log.info("order.holder_gone", { group, clientId, locks: held });
+    });
     // Delayed messages carry their due time in the consume-queue tag field.
     this.store = new MessageStore(
       {

@@ -3,7 +3,9 @@
  * producer groups, from HEART_BEAT (34) and UNREGISTER_CLIENT (35). A channel is dropped after
  * `channelExpiryMs` without a heartbeat or when its connection closes. When the set of a consumer
  * group's clients changes, every member gets NOTIFY_CONSUMER_IDS_CHANGED (40, oneway, JSON) so
- * Java clients rebalance at once; ali-ons ignores it and rebalances every 10 s.
+ * Java clients rebalance at once; ali-ons ignores it and rebalances every 10 s. When a client id
+ * loses its last channel in a consumer group (closed or expired, not a clean unregister),
+ * `onConsumerGone` tells the owner (the broker shortens that client's queue locks).
  */
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -54,7 +56,10 @@ export class ClientManager {
   readonly consumerGroups = new Map<string, ConsumerGroup>();
   readonly producerGroups = new Map<string, Map<Connection, Channel>>();
 
-  constructor(private readonly channelExpiryMs: number) {}
+  constructor(
+    private readonly channelExpiryMs: number,
+    private readonly onConsumerGone: (group: string, clientId: string) => void = () => {},
+  ) {}
 
   /** Records a heartbeat. Returns the consumer groups whose membership changed. */
   heartbeat(connection: Connection, data: HeartbeatData, nowMs: number): string[] {
@@ -96,7 +101,7 @@ export class ClientManager {
   }
 
   unregister(connection: Connection, consumerGroup: string | undefined, producerGroup: string | undefined): void {
-    if (consumerGroup) this.removeConsumerChannel(consumerGroup, connection);
+    if (consumerGroup) this.removeConsumerChannel(consumerGroup, connection, false);
     if (producerGroup) this.producerGroups.get(producerGroup)?.delete(connection);
   }
 
@@ -104,7 +109,7 @@ export class ClientManager {
   expire(nowMs: number, closed?: Connection): void {
     for (const [name, group] of this.consumerGroups) {
       for (const [connection, channel] of group.channels) {
-        if (connection === closed || nowMs - channel.lastUpdateMs > this.channelExpiryMs) this.removeConsumerChannel(name, connection);
+        if (connection === closed || nowMs - channel.lastUpdateMs > this.channelExpiryMs) this.removeConsumerChannel(name, connection, true);
       }
     }
     for (const channels of this.producerGroups.values()) {
@@ -114,10 +119,14 @@ export class ClientManager {
     }
   }
 
-  private removeConsumerChannel(groupName: string, connection: Connection): void {
+  private removeConsumerChannel(groupName: string, connection: Connection, lost: boolean): void {
     const group = this.consumerGroups.get(groupName);
-    if (!group || !group.channels.delete(connection)) return;
-    log.debug("consumer.removed", { group: groupName });
+    const channel = group?.channels.get(connection);
+    if (!group || !channel || !group.channels.delete(connection)) return;
+    log.debug("consumer.removed", { group: groupName, lost });
+    if (lost && ![...group.channels.values()].some((other) => other.clientId === channel.clientId)) {
+      this.onConsumerGone(groupName, channel.clientId);
+    }
     if (group.channels.size === 0) this.consumerGroups.delete(groupName);
     else this.notifyIdsChanged(groupName);
   }

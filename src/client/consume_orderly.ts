@@ -152,6 +152,7 @@ export class ConsumeOrderlyService {
       return true;
     }
     let held: Set<string>;
+    const sentMs = this.host.io.clock.monotonicMs();
     try {
       held = await this.lockBatch(instance, mq.brokerName, [mq]);
     } catch (error) {
@@ -161,7 +162,7 @@ export class ConsumeOrderlyService {
     if (!held.has(key)) return false;
     const queue = new OrderlyQueue(mq);
     queue.locked = true;
-    queue.lastLockMs = this.host.io.clock.monotonicMs();
+    queue.lastLockMs = sentMs; // no later than the broker's stamp: the client's lock never outlives the broker's
     this.queues.set(key, queue);
     return true;
   }
@@ -184,12 +185,11 @@ export class ConsumeOrderlyService {
           log.warnEvery(10_000, "orderly.lock_all_failed", { brokerName, error: String(error) });
           return; // locks age out client-side after rebalanceLockMaxLiveMs
         }
-        const nowMs = this.host.io.clock.monotonicMs();
         for (const mq of list) {
           const queue = this.queues.get(messageQueueKey(mq));
           if (!queue || queue.dropped) continue;
           // Renewed only if it had not lapsed before the request went out.
-          if (held.has(messageQueueKey(mq)) && queue.lastLockMs >= sentMs - rebalanceLockMaxLiveMs && queue.locked) queue.lastLockMs = nowMs;
+          if (held.has(messageQueueKey(mq)) && queue.lastLockMs >= sentMs - rebalanceLockMaxLiveMs && queue.locked) queue.lastLockMs = sentMs;
           else this.lost(queue);
         }
       }),

@@ -2,7 +2,7 @@
 // and a model of each consumer's side (ConsumeOrderlyService: lock before taking a queue, renew,
 // consume only while the last confirmed lock is younger than 30 s, commit, unlock on release).
 // Consumers join, leave, rebalance with their own (possibly stale) view, pause and lose the
-// network at random. Checked after every step:
+// network at random; the broker sees their connections close (holderGone) at random. Checked after every step:
 //   - at most one consumer believes it may consume a queue (its lock is live client-side);
 //   - only a consumer whose lock is live commits offsets, and a lapsed lock is never revived: the
 //     queue is dropped and taken on afresh from the committed offset (as the SDK does);
@@ -118,11 +118,13 @@ function runSeed(seed: number): void {
           client.member = false;
         }
         break;
-      case 2:
+      case 2: // a pause or a cut link: the broker may see the connection close at once
         if (random.below(4) === 0) client.pausedUntilMs = clock.now + random.below(90_000);
+        if (random.below(2) === 0) broker.holderGone("G", client.id);
         break;
       case 3:
         if (random.below(4) === 0) client.partitionedUntilMs = clock.now + random.below(90_000);
+        if (random.below(2) === 0) broker.holderGone("G", client.id);
         break;
       case 4:
       case 5:

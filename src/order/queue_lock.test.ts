@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Prng } from "../io/io.ts";
-import { lockedQueueKey, LockStatus, QueueLockTable, queueLockExpiryMsDefault, type LockedQueue } from "./queue_lock.ts";
+import { lockedQueueKey, LockStatus, QueueLockTable, queueLockExpiryMsDefault, queueLockOrphanLeaseMsDefault, type LockedQueue } from "./queue_lock.ts";
 
 const mq = (queueId: number): LockedQueue => ({ topic: "T", brokerName: "broker-a", queueId });
 
@@ -54,6 +54,28 @@ describe("QueueLockTable", () => {
     clock.now += 1;
     expect(locks.lockOne("G", "b", mq(0))).toBe(LockStatus.locked);
     expect(locks.snapshot("G")).toEqual(new Map([[lockedQueueKey(mq(0)), "b"]]));
+  });
+
+  test("a holder whose connection closed keeps its queues only for the orphan lease after its last renewal", () => {
+    const { locks, clock } = table();
+    locks.lockBatch("G", "a", [mq(0), mq(1)]);
+    locks.lockOne("G", "c", mq(2));
+    clock.now += 10_000;
+    expect(locks.holderGone("G", "a")).toBe(2);
+    clock.now += queueLockOrphanLeaseMsDefault - 10_000;
+    expect(locks.lockOne("G", "b", mq(0))).toBe(LockStatus.heldByOther); // a may still consume what it buffered
+    clock.now += 1;
+    expect(locks.lockBatch("G", "b", [mq(0), mq(1), mq(2)])).toEqual([mq(0), mq(1)]); // c's lock is untouched
+    expect(locks.holder("G", mq(2))).toBe("c");
+  });
+
+  test("a gone holder that renews gets the full lease back", () => {
+    const { locks, clock } = table();
+    locks.lockOne("G", "a", mq(0));
+    locks.holderGone("G", "a");
+    locks.lockOne("G", "a", mq(0));
+    clock.now += queueLockExpiryMsDefault;
+    expect(locks.lockOne("G", "b", mq(0))).toBe(LockStatus.heldByOther);
   });
 
   test("random lock, unlock and time steps: never two live holders, responses match the table", () => {

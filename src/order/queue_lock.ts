@@ -11,11 +11,17 @@
  *   group has at most one holder whose lock is live.
  * - unlockBatch releases only queues held by that clientId (a clean leave: Java and our SDK
  *   unlock their queues before they unregister).
- * - A holder that vanishes without unlocking (connection lost, process paused or killed) keeps
- *   its queues until the lease runs out, as in RocketMQ: its client may still be consuming
- *   buffered messages for up to 30 s after its last renewal (the client-side lock lifetime), and
- *   the 60 s lease is what keeps a second consumer away meanwhile. (Its heartbeat expires after
- *   120 s, long after the lease.)
+ * - A holder that stops renewing keeps its queues for the 60 s lease, as in RocketMQ: its client
+ *   may still be consuming buffered messages for up to 30 s after its last renewal (the
+ *   client-side lock lifetime, rebalance.lockMaxLiveTime on the client), and the lease keeps a
+ *   second consumer away meanwhile.
+ * - holderGone(group, clientId): the holder's last connection closed or its heartbeat expired.
+ *   Its locks are released at the earliest moment that is still safe: `orphanLeaseMs` after its
+ *   last renewal (the 30 s client-side lifetime + 5 s for a lock reply still in flight) instead
+ *   of 60 s. Releasing at the instant of the close would let a second member start on a queue
+ *   while a client cut off by the network still consumes what it had buffered (it cannot know
+ *   its connection is gone until its next renewal). A dead consumer's queues are thus free 15–35 s
+ *   after it died (renewals come every 20 s). The holder renewing again restores the full lease.
  * Requires: a monotonic clock (injected; tests use a fake one). Not thread-safe (Bun is single
  * threaded; every call finishes before the next begins).
  */
@@ -23,6 +29,9 @@ import { assert } from "../assert.ts";
 
 /** rocketmq.broker.rebalance.lockMaxLiveTime: a lock not renewed for this long is free. */
 export const queueLockExpiryMsDefault = 60_000;
+/** Lease left to a holder whose connection closed or heartbeat expired, from its last renewal:
+ *  the client-side lock lifetime (30 s in Java and our SDK) + 5 s for a lock reply in flight. */
+export const queueLockOrphanLeaseMsDefault = 35_000;
 
 export interface LockedQueue {
   topic: string;
@@ -34,6 +43,8 @@ interface LockEntry {
   mq: LockedQueue;
   clientId: string;
   lastUpdateMs: number;
+  /** queueLockExpiryMs while the holder is alive; orphanLeaseMs once it is gone. */
+  leaseMs: number;
 }
 
 /** The outcome of asking for one queue: held by the requester now, or held by someone else. */
@@ -51,8 +62,10 @@ export class QueueLockTable {
   constructor(
     private readonly nowMs: () => number,
     readonly queueLockExpiryMs: number = queueLockExpiryMsDefault,
+    readonly orphanLeaseMs: number = queueLockOrphanLeaseMsDefault,
   ) {
     assert(queueLockExpiryMs > 0, "queueLockExpiryMs must be positive");
+    assert(orphanLeaseMs > 0 && orphanLeaseMs <= queueLockExpiryMs, "orphanLeaseMs must be in (0, queueLockExpiryMs]");
   }
 
   /** Locks what it can of `mqs` for `clientId`; returns the queues the client now holds. */
@@ -74,8 +87,10 @@ export class QueueLockTable {
     if (entry) {
       entry.clientId = clientId;
       entry.lastUpdateMs = nowMs;
+      entry.leaseMs = this.queueLockExpiryMs;
     } else {
-      table.set(key, { mq: { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId }, clientId, lastUpdateMs: nowMs });
+      const copy = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId };
+      table.set(key, { mq: copy, clientId, lastUpdateMs: nowMs, leaseMs: this.queueLockExpiryMs });
     }
     assert(table.get(key)?.clientId === clientId);
     return LockStatus.locked;
@@ -96,6 +111,18 @@ export class QueueLockTable {
     return released;
   }
 
+  /** The holder's last connection closed or its heartbeat expired: shorten its leases to
+   *  orphanLeaseMs from their last renewal. Returns how many locks it held. */
+  holderGone(group: string, clientId: string): number {
+    let count = 0;
+    for (const entry of this.groups.get(group)?.values() ?? []) {
+      if (entry.clientId !== clientId) continue;
+      entry.leaseMs = Math.min(entry.leaseMs, this.orphanLeaseMs);
+      count++;
+    }
+    return count;
+  }
+
   /** The live holder of `mq` in `group`, or null. */
   holder(group: string, mq: LockedQueue): string | null {
     const entry = this.groups.get(group)?.get(lockedQueueKey(mq));
@@ -114,6 +141,6 @@ export class QueueLockTable {
   }
 
   private expired(entry: LockEntry, nowMs: number): boolean {
-    return nowMs - entry.lastUpdateMs > this.queueLockExpiryMs;
+    return nowMs - entry.lastUpdateMs > entry.leaseMs;
   }
 }

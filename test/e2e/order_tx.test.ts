@@ -295,6 +295,44 @@ describe("ordered and transactional messages (SDK against the binary)", () => {
     expect(after.checksAnswered).toBeGreaterThanOrEqual(5);
   }, testTimeoutMs);
 
+  test("orderly: a lock holder whose connection drops frees its queues 35 s after its last renewal, not 60 s", async () => {
+    const group = uniqueName("CG_gone");
+    const topic = uniqueName("order_gone");
+    const mqSet = [0, 1, 2, 3].map((queueId) => ({ topic, brokerName: "broker-a", queueId }));
+    const member = async (clientId: string): Promise<RemotingClient> => {
+      const client = new RemotingClient();
+      const consumerData = { groupName: group, consumeType: "CONSUME_PASSIVELY", messageModel: "CLUSTERING", consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET", subscriptionDataSet: [] };
+      const heartbeat = await client.invoke(broker.brokerAddr, newRequest(RequestCode.HEART_BEAT, {}, encodeJsonBody({ clientID: clientId, consumerDataSet: [consumerData], producerDataSet: [] })), 3000);
+      expect(heartbeat.code).toBe(ResponseCode.SUCCESS);
+      return client;
+    };
+    const lock = async (client: RemotingClient, clientId: string): Promise<number> => {
+      const response = await client.invoke(broker.brokerAddr, newRequest(RequestCode.LOCK_BATCH_MQ, {}, encodeJsonBody({ consumerGroup: group, clientId, mqSet })), 3000);
+      expect(response.code).toBe(ResponseCode.SUCCESS);
+      return (JSON.parse(decoder.decode(response.body!)) as { lockOKMQSet: unknown[] }).lockOKMQSet.length;
+    };
+    const holder = await member("127.0.0.1@holder");
+    const other = await member("127.0.0.1@other");
+    try {
+      expect(await lock(holder, "127.0.0.1@holder")).toBe(4);
+      const lockedAtMs = Date.now();
+      holder.close(); // as a killed process: no UNLOCK_BATCH_MQ
+      await sleep(500);
+      expect(await lock(other, "127.0.0.1@other")).toBe(0); // the holder may still be consuming what it buffered
+      let got = 0;
+      while (got === 0 && Date.now() - lockedAtMs < 50_000) {
+        await sleep(500);
+        got = await lock(other, "127.0.0.1@other");
+      }
+      const freedAfterMs = Date.now() - lockedAtMs;
+      expect(got).toBe(4);
+      expect(freedAfterMs).toBeGreaterThanOrEqual(34_000);
+      expect(freedAfterMs).toBeLessThan(45_000); // well before the 60 s lease of a holder still connected
+    } finally {
+      other.close();
+    }
+  }, testTimeoutMs);
+
   test("bad input: END_TRANSACTION for an unknown offset, LOCK_BATCH_MQ with a malformed body or an unknown group", async () => {
     const client = new RemotingClient();
     try {

@@ -4,7 +4,8 @@
 //   UNLOCK response      SUCCESS, no body (Java clients may send it oneway)
 // A lock request from a client that is not a live member of the group (never heartbeated, or
 // gone) is refused with SYSTEM_ERROR. A holder that vanished without unlocking keeps its queues
-// until the 60 s lease ends (see QueueLockTable): it may still be consuming buffered messages.
+// until its lease ends (60 s; 35 s after its last renewal once its connection closed, see
+// QueueLockTable): it may still be consuming buffered messages.
 import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { RequestCode } from "../../net/request_code.ts";

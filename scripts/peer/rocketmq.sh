@@ -104,6 +104,9 @@ deleteWhen=04
 fileReservedTime=48
 mappedFileSizeCommitLog=134217728
 diskMaxUsedSpaceRatio=95
+transactionTimeOut=1000
+transactionCheckInterval=1000
+transactionCheckMax=3
 EOF
 
   local javaOpts="${ROCKETMQ_PEER_JAVA_OPTS:--Xms256m -Xmx512m}"

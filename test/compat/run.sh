@@ -8,7 +8,7 @@
 #                                  rocketmq: real Apache RocketMQ via scripts/peer/rocketmq.sh)
 #   COMPAT_SCENARIOS="sync tags"   scenarios to run (default "all" = the core set: sync async oneway
 #                                  pubsub clustering broadcasting tags litepull batch delay retry dlq sql92
-#                                  resume order transaction; "extended" = none yet; "full" = both)
+#                                  resume order transaction transaction_check query; "extended" = none yet; "full" = both)
 #   COMPAT_TIMEOUT=45              seconds per scenario (a healthy broker needs < 10 s each)
 #   COMPAT_BUDGET=330              seconds for all scenarios together; scenarios that would start
 #                                  after it is spent are reported as FAIL (keeps a hung broker from
@@ -24,7 +24,7 @@ JAR="$JAVA_DIR/target/compat.jar"
 TARGET="${COMPAT_TARGET:-bolide}"
 TIMEOUT="${COMPAT_TIMEOUT:-45}"
 BUDGET="${COMPAT_BUDGET:-330}"
-CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction query"
+CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction transaction_check query"
 EXTENDED_SCENARIOS=""
 SCENARIOS=""
 for s in ${COMPAT_SCENARIOS:-all}; do
@@ -110,7 +110,9 @@ start_target() {
     bolide)
       local data="$WORK/bolide-data-$ns"
       mkdir -p "$data"
-      "$BOLIDE" --role all --data-dir "$data" --namesrv-port "$ns" --broker-port "$br" \
+      # Short transaction timings so that check-back scenarios finish in seconds (same in the peer's conf).
+      printf 'transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax=3\n' >"$WORK/broker.conf"
+      "$BOLIDE" --role all -c "$WORK/broker.conf" --data-dir "$data" --namesrv-port "$ns" --broker-port "$br" \
         --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 >>"$WORK/bolide.log" 2>&1 </dev/null &
       SERVER_PID=$!
       local i

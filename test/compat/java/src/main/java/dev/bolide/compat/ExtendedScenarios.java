@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -298,6 +299,101 @@ final class ExtendedScenarios {
     }
 
     /**
+     * Check-back with the broker's short test timings (run.sh: transactionTimeOut 1 s,
+     * transactionCheckInterval 1 s, transactionCheckMax 3). Every send answers UNKNOW:
+     * ids 0-4 are committed by the check-back; ids 5-9 come from a second producer of the group
+     * that shuts down before any check, so the first producer answers their checks (commit);
+     * ids 10-14 stay UNKNOW on every check and must be given up (rolled back) after
+     * transactionCheckMax checks: never delivered, and their checks stop.
+     */
+    static String transactionCheck(Ctx ctx) throws Exception {
+        final int n = 15;
+        final int checkMax = 3;
+        String topic = ctx.topic();
+        Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 10);
+        AtomicIntegerArray checks = new AtomicIntegerArray(n);
+        TransactionListener answering = new TransactionListener() {
+            @Override
+            public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                return LocalTransactionState.UNKNOW;
+            }
+
+            @Override
+            public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                int id = pl.idOf(msg.getBody());
+                if (id < 0 || id >= n) {
+                    return LocalTransactionState.ROLLBACK_MESSAGE;
+                }
+                checks.incrementAndGet(id);
+                return id < 10 ? LocalTransactionState.COMMIT_MESSAGE : LocalTransactionState.UNKNOW;
+            }
+        };
+        TransactionListener dying = new TransactionListener() {
+            @Override
+            public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                return LocalTransactionState.UNKNOW;
+            }
+
+            @Override
+            public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                throw new IllegalStateException("a producer that was shut down was asked to check");
+            }
+        };
+        TransactionMQProducer first = ctx.transactionProducer(answering);
+        TransactionMQProducer second = ctx.transactionProducer(dying);
+        ctx.progress("sending " + n + " transactional messages (all UNKNOW) to " + topic);
+        int[] order = {5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 10, 11, 12, 13, 14};
+        for (int i : order) {
+            TransactionMQProducer p = i >= 5 && i < 10 ? second : first;
+            TransactionSendResult r = p.sendMessageInTransaction(pl.message(i), i);
+            Check.that(r.getSendStatus() == SendStatus.SEND_OK, "half message " + i + ": send status " + r.getSendStatus());
+            Check.that(r.getLocalTransactionState() == LocalTransactionState.UNKNOW, "message " + i + ": local state " + r.getLocalTransactionState());
+            if (i == 9) {
+                second.shutdown(); // dies before any check (1 s timeout): the group's other producer must be asked
+            }
+        }
+        BitSet committed = new BitSet(n);
+        committed.set(0, 10);
+        Collector c = new Collector("consumer", pl, n, committed);
+        ctx.pushConsumer(ctx.group("CG"), topic, "*", MessageModel.CLUSTERING, c);
+        String s = Scenarios.awaitAll(ctx, c);
+        ctx.progress("waiting for the UNKNOW messages to be given up after " + checkMax + " checks");
+        int[] seen = new int[n];
+        long stableSince = System.currentTimeMillis();
+        while (System.currentTimeMillis() - stableSince < 4000) {
+            Scenarios.checkDeadline(ctx, "waiting for checks of ids 10-14 to stop");
+            boolean changed = false;
+            for (int i = 10; i < n; i++) {
+                int now = checks.get(i);
+                if (now != seen[i] || now < checkMax) {
+                    changed |= now != seen[i];
+                    seen[i] = now;
+                }
+            }
+            boolean allChecked = true;
+            for (int i = 10; i < n; i++) {
+                allChecked &= seen[i] >= checkMax;
+            }
+            if (changed || !allChecked) {
+                stableSince = System.currentTimeMillis();
+            }
+            Thread.sleep(200);
+        }
+        for (int i = 10; i < n; i++) {
+            Check.that(seen[i] >= checkMax && seen[i] <= checkMax + 1, "message " + i + " was checked " + seen[i] + " times; want " + checkMax + " then given up");
+        }
+        for (int i = 5; i < 10; i++) {
+            Check.that(checks.get(i) >= 1, "message " + i + " (its producer died) was never checked with the other producer");
+        }
+        Check.that(c.unexpected.get() == 0, "given-up messages were delivered: " + c.status());
+        StringBuilder counts = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            counts.append(i == 0 ? "" : ",").append(checks.get(i));
+        }
+        return s + "; checks per message [" + counts + "]";
+    }
+
+    /**
      * Offsets survive a consumer restart: consume 200, shut the consumer down (it commits offsets),
      * send 200 more, start a new consumer in the same group: it must get the new 200 and none of the old.
      */
@@ -429,6 +525,7 @@ final class ExtendedScenarios {
         m.put("delay", ExtendedScenarios::delay);
         m.put("retry", ExtendedScenarios::retry);
         m.put("transaction", ExtendedScenarios::transaction);
+        m.put("transaction_check", ExtendedScenarios::transactionCheck);
         m.put("resume", ExtendedScenarios::resume);
         m.put("dlq", ExtendedScenarios::dlq);
         m.put("sql92", ExtendedScenarios::sql92);

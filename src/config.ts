@@ -39,6 +39,10 @@ export interface Config {
   deleteWhen: string;
   /** Retention: past this disk use (0..1) old files go at any hour (diskMaxUsedSpaceRatio). */
   diskMaxUsedRatio: number;
+  /** Past this disk use (0..1) sends are refused (RocketMQ's diskSpaceWarningLevelRatio, 0.90). */
+  diskFullRatio: number;
+  /** Past this disk use (0..1) the oldest files go even if young (diskSpaceCleanForciblyRatio, 0.85). */
+  diskCleanForciblyRatio: number;
   /** The operator's HTTP port (/metrics, /healthz, /readyz); 0 = off. */
   httpPort: number;
   logLevel: LogLevel;
@@ -97,6 +101,11 @@ function parseIntIn(text: string, name: string, min: number, max: number): numbe
   return value;
 }
 
+function parseRatio(text: string, name: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(text.trim())) throw new UsageError(`${name}: expected a ratio between 0 and 1 such as 0.90, got ${text}`);
+  return Number(text);
+}
+
 function parseBool(text: string, name: string): boolean {
   const lower = text.trim().toLowerCase();
   if (lower === "true") return true;
@@ -130,7 +139,7 @@ export const knownBrokerConfKeys = new Set([
   "brokerClusterName", "brokerName", "brokerId", "brokerIP1", "brokerRole", "listenPort", "namesrvAddr", "storePathRootDir",
   "flushDiskType", "autoCreateTopicEnable", "defaultTopicQueueNums", "mappedFileSizeCommitLog", "mapedFileSizeCommitLog",
   "maxMessageSize", "messageDelayLevel", "fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio", "transactionTimeOut",
-  "transactionCheckInterval", "transactionCheckMax",
+  "transactionCheckInterval", "transactionCheckMax", "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio",
 ]);
 
 export type ParseResult = { kind: "run"; config: Config; warnings: string[] } | { kind: "help" } | { kind: "version" };
@@ -276,6 +285,8 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       deleteWhen,
       httpPort: parseIntIn(flags["http-port"] ?? "8080", "--http-port", 0, 65535),
       diskMaxUsedRatio: parseIntIn(pick(flags["disk-max-used-ratio"], "diskMaxUsedSpaceRatio") ?? "75", "--disk-max-used-ratio", 10, 95) / 100,
+      diskFullRatio: parseRatio(file.get("diskSpaceWarningLevelRatio") ?? "0.90", "diskSpaceWarningLevelRatio"),
+      diskCleanForciblyRatio: parseRatio(file.get("diskSpaceCleanForciblyRatio") ?? "0.85", "diskSpaceCleanForciblyRatio"),
       transactionTimeOutMs: parseIntIn(file.get("transactionTimeOut") ?? "6000", "transactionTimeOut", 0, 86_400_000),
       transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),
       transactionCheckMax: parseIntIn(file.get("transactionCheckMax") ?? "15", "transactionCheckMax", 1, 1000),

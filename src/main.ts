@@ -99,6 +99,8 @@ async function run(config: Config): Promise<void> {
           fileReservedMs: config.fileReservedHours * 3_600_000,
           deleteWhen: config.deleteWhen,
           diskCleanRatio: config.diskMaxUsedRatio,
+          diskFullRatio: config.diskFullRatio,
+          diskCleanForciblyRatio: config.diskCleanForciblyRatio,
         },
       },
       realIo,

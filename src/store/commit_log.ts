@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
 import { blankMagic, checkRecord, readU64, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
+import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 
 const log = logScoped("store");
@@ -57,6 +58,7 @@ export class CommitLog {
   constructor(
     private readonly dir: string,
     readonly fileBytes: number,
+    private readonly mapper: FileMapper = diskMapper,
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -85,7 +87,7 @@ export class CommitLog {
   load(minTimestamp: number | null): number {
     const names = readdirSync(this.dir).filter((name) => /^\d{20}$/.test(name)).sort();
     for (const name of names) {
-      const file = MappedFile.open(this.dir, Number(name), this.fileBytes);
+      const file = MappedFile.open(this.dir, Number(name), this.fileBytes, this.mapper, true);
       file.wrotePosition = this.fileBytes;
       file.flushedPosition = this.fileBytes;
       this.files.push(file);
@@ -154,7 +156,10 @@ export class CommitLog {
   }
 
   private roll(current: MappedFile | undefined): MappedFile {
-    let fromOffset = 0;
+    // Create (and reserve) the next file first: if that fails (ENOSPC), the current file is left
+    // as it was and a later append can try again.
+    const fromOffset = current ? current.endOffset : 0;
+    const file = MappedFile.open(this.dir, fromOffset, this.fileBytes, this.mapper, true);
     if (current) {
       const remaining = this.fileBytes - current.wrotePosition;
       assert(remaining >= blankMarkerBytes);
@@ -162,9 +167,7 @@ export class CommitLog {
       view.setInt32(current.wrotePosition, remaining);
       view.setInt32(current.wrotePosition + 4, blankMagic);
       current.wrotePosition = this.fileBytes;
-      fromOffset = current.endOffset;
     }
-    const file = MappedFile.open(this.dir, fromOffset, this.fileBytes);
     file.bytes.fill(0, 0, blankMarkerBytes); // a reused name may hold old bytes at its head
     this.files.push(file);
     log.info("commit_log.roll", { fromOffset, fileBytes: this.fileBytes });

@@ -15,6 +15,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { readU64, writeU64 } from "../protocol/message_record.ts";
+import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 
 export const cqEntryBytes = 20;
@@ -38,6 +39,7 @@ export class ConsumeQueue {
     readonly queueId: number,
     private readonly dir: string,
     readonly entriesPerFile: number,
+    private readonly mapper: FileMapper = diskMapper,
   ) {
     this.fileBytes = entriesPerFile * cqEntryBytes;
   }
@@ -47,7 +49,7 @@ export class ConsumeQueue {
     mkdirSync(this.dir, { recursive: true });
     const names = readdirSync(this.dir).filter((name) => /^\d{20}$/.test(name)).sort();
     for (const name of names) {
-      const file = MappedFile.open(this.dir, Number(name), this.fileBytes);
+      const file = MappedFile.open(this.dir, Number(name), this.fileBytes, this.mapper);
       file.wrotePosition = file.flushedPosition = this.fileBytes;
       this.files.push(file);
     }
@@ -171,13 +173,13 @@ export class ConsumeQueue {
     let last = this.files.at(-1);
     if (!last) {
       const fromOffset = byteOffset - (byteOffset % this.fileBytes);
-      last = MappedFile.open(this.dir, fromOffset, this.fileBytes);
+      last = MappedFile.open(this.dir, fromOffset, this.fileBytes, this.mapper);
       this.files.push(last);
       this.minOffset = fromOffset / cqEntryBytes;
     }
     while (byteOffset >= last.endOffset) {
       last.wrotePosition = this.fileBytes;
-      last = MappedFile.open(this.dir, last.endOffset, this.fileBytes);
+      last = MappedFile.open(this.dir, last.endOffset, this.fileBytes, this.mapper);
       this.files.push(last);
     }
     return last;

@@ -24,6 +24,7 @@
  * may be torn after an OS crash: query results are hints, and the store checks each record.
  * Requires: one writer (the dispatcher).
  */
+import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 import { assert } from "../assert.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
@@ -68,11 +69,12 @@ export class IndexFile {
     readonly path: string,
     readonly hashSlots: number,
     readonly entriesMax: number,
+    mapper: FileMapper = diskMapper,
   ) {
     assert(hashSlots > 0);
     assert(entriesMax > 1);
     const fileBytes = indexFileBytes(hashSlots, entriesMax);
-    this.file = MappedFile.openPath(path, fileBytes);
+    this.file = MappedFile.openPath(path, fileBytes, mapper);
     this.bytes = this.file.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     if (this.indexCount === 0) this.view.setInt32(indexIndexCountAt, 1); // new file

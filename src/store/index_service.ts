@@ -8,6 +8,7 @@
  * collisions and entries left by a crash are possible, so the caller checks each record.
  * Requires: one writer (the dispatcher).
  */
+import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { assert } from "../assert.ts";
@@ -36,13 +37,14 @@ export class IndexService {
     private readonly hashSlots: number,
     private readonly entriesMax: number,
     private readonly nowMs: () => number,
+    private readonly mapper: FileMapper = diskMapper,
   ) {}
 
   /** Opens the existing files. `commitLogEnd`: entries at or past it describe records that are gone. */
   load(commitLogEnd: number): void {
     mkdirSync(this.dir, { recursive: true });
     for (const name of readdirSync(this.dir).filter((name) => /^\d{17}$/.test(name)).sort()) {
-      this.files.push(new IndexFile(join(this.dir, name), this.hashSlots, this.entriesMax));
+      this.files.push(new IndexFile(join(this.dir, name), this.hashSlots, this.entriesMax, this.mapper));
     }
     const last = this.files.findLast((file) => !file.isEmpty);
     if (last) {
@@ -75,7 +77,7 @@ export class IndexService {
     let ms = this.nowMs();
     const existing = new Set(this.files.map((file) => file.path));
     while (existing.has(join(this.dir, timeName(ms)))) ms++;
-    const file = new IndexFile(join(this.dir, timeName(ms)), this.hashSlots, this.entriesMax);
+    const file = new IndexFile(join(this.dir, timeName(ms)), this.hashSlots, this.entriesMax, this.mapper);
     const previous = this.files.at(-1);
     if (previous) void previous.flush().catch((error: unknown) => log.error("index.flush_failed", { error: String(error) }));
     this.files.push(file);

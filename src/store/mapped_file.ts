@@ -4,9 +4,9 @@
  * (so they survive the process being killed); flush() fdatasyncs them (so they survive the OS).
  * Requires: one writer; `wrotePosition` only grows, except through truncate() during recovery.
  */
-import { closeSync, existsSync, fdatasync, ftruncateSync, openSync, fstatSync, unlinkSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { assert } from "../assert.ts";
+import { diskMapper, type FileMapper, type MappedRegion } from "./file_mapper.ts";
 
 export const fileNameDigits = 20;
 
@@ -18,28 +18,27 @@ export class MappedFile {
   readonly bytes: Uint8Array;
   wrotePosition = 0;
   flushedPosition = 0;
-  private fd: number;
+  private readonly region: MappedRegion;
 
   private constructor(
     readonly path: string,
     readonly fromOffset: number,
     readonly fileBytes: number,
+    mapper: FileMapper,
+    reserve: boolean,
   ) {
-    const created = !existsSync(path);
-    this.fd = openSync(path, created ? "w+" : "r+");
-    const size = fstatSync(this.fd).size;
-    if (size !== fileBytes) ftruncateSync(this.fd, fileBytes);
-    this.bytes = Bun.mmap(path, { shared: true });
-    assert(this.bytes.length === fileBytes, `mapped ${this.bytes.length} bytes of ${path}, expected ${fileBytes}`);
+    this.region = mapper.map(path, fileBytes, reserve);
+    this.bytes = this.region.bytes;
   }
 
-  static open(dir: string, fromOffset: number, fileBytes: number): MappedFile {
-    return new MappedFile(join(dir, fileNameOf(fromOffset)), fromOffset, fileBytes);
+  /** A segment named by its offset; `reserve`: allocate its disk space now (see file_mapper.ts). */
+  static open(dir: string, fromOffset: number, fileBytes: number, mapper: FileMapper = diskMapper, reserve = false): MappedFile {
+    return new MappedFile(join(dir, fileNameOf(fromOffset)), fromOffset, fileBytes, mapper, reserve);
   }
 
-  /** A file with a name of its own (index files are named by time), sized `fileBytes`. */
-  static openPath(path: string, fileBytes: number): MappedFile {
-    return new MappedFile(path, 0, fileBytes);
+  /** A sparse file with a name of its own (index files are named by time), sized `fileBytes`. */
+  static openPath(path: string, fileBytes: number, mapper: FileMapper = diskMapper): MappedFile {
+    return new MappedFile(path, 0, fileBytes, mapper, false);
   }
 
   get endOffset(): number {
@@ -61,14 +60,11 @@ export class MappedFile {
 
   /** fdatasync the whole file, whatever was written. */
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      fdatasync(this.fd, (error) => (error ? reject(error) : resolve()));
-    });
+    return this.region.sync();
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.region.close();
   }
 
   destroy(): void {

@@ -38,6 +38,7 @@ import {
 import { CommitLog, blankMarkerBytes } from "./commit_log.ts";
 import { StoreCheckpoint } from "./checkpoint.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import type { FileMapper } from "./file_mapper.ts";
 import { indexEntriesMaxDefault, indexHashSlotsDefault } from "./index_file.ts";
 import { IndexService } from "./index_service.ts";
 import { ConsumeQueue, type CqEntry } from "./consume_queue.ts";
@@ -81,6 +82,8 @@ export interface StoreConfig {
   diskFullRatio?: number;
   /** How full the disk holding `path` is, 0..1. Default: statfs, RocketMQ's (total − free) / total. Tests inject it. */
   diskUsedRatio?: (path: string) => number;
+  /** Where file bytes come from (file_mapper.ts): the disk by default; the power-cut simulation injects its own. */
+  fileMapper?: FileMapper;
 }
 
 export const cleanIntervalMsDefault = 10_000;
@@ -173,6 +176,13 @@ export class MessageStore {
   private checkpointedOffset = -1;
   /** Set while the disk is over diskFullRatio or a write failed for space: puts are refused. */
   diskFull = false;
+  /**
+   * Set when a commit-log fdatasync failed: the kernel may have dropped the dirty pages, so a later
+   * successful fdatasync would prove nothing (the "fsyncgate" lesson). Every waiting put is failed,
+   * and puts are refused until a restart re-reads the log from disk.
+   */
+  writeFailed: string | null = null;
+  private halted = false;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   /** What load() did: crashed = the abort marker was there; the walk and the re-dispatch started at scanFrom/dispatchFrom. */
   recovery = { crashed: false, scanFrom: 0, dispatchFrom: 0, redispatched: 0, maxOffset: 0, ms: 0 };
@@ -182,10 +192,10 @@ export class MessageStore {
     private readonly io: Io,
   ) {
     assert(config.commitLogFileBytes >= config.messageBodyBytesMax + 64 * 1024 + blankMarkerBytes, "commit-log files must hold the largest message");
-    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes);
+    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper);
     this.index = new IndexService(
       join(config.dataDir, "index"), config.indexHashSlots ?? indexHashSlotsDefault, config.indexEntriesMax ?? indexEntriesMaxDefault,
-      () => io.clock.realtimeMs(),
+      () => io.clock.realtimeMs(), config.fileMapper,
     );
     this.checkpoint = new StoreCheckpoint(join(config.dataDir, "checkpoint"));
     this.lock = new DataDirLock(config.dataDir);
@@ -210,8 +220,15 @@ export class MessageStore {
         for (const queueName of readdirSync(join(cqRoot, topic))) {
           if (!/^\d+$/.test(queueName)) continue;
           const queue = this.queue(topic, Number(queueName));
-          // Entries pointing past the end of the commit log were never (fully) stored.
-          while (queue.maxOffset > queue.minOffset && queue.lastEntryEnd() > end) queue.truncateTo(queue.maxOffset - 1);
+          if (crashed) {
+            // Entries written after the last flush may be lost or torn (a 20-byte entry can
+            // straddle two sectors): keep only the prefix that verifies against records below
+            // the walk's start, and let the re-dispatch below rebuild the rest from the log.
+            queue.truncateTo(this.firstEntryNotBelow(queue, scanFrom));
+          } else {
+            // Entries pointing past the end of the commit log were never (fully) stored.
+            while (queue.maxOffset > queue.minOffset && queue.lastEntryEnd() > end) queue.truncateTo(queue.maxOffset - 1);
+          }
         }
       }
     }
@@ -235,6 +252,32 @@ export class MessageStore {
     this.checkDisk();
     this.timers.push(setInterval(() => this.checkDisk(), diskFullCheckIntervalMs));
     this.timers.push(setInterval(() => this.clean(this.io.clock.realtimeMs(), false), this.config.cleanIntervalMs ?? cleanIntervalMsDefault));
+  }
+
+  /**
+   * The first queue offset whose entry does not verify against a record stored below `below`.
+   * Entries of records below the checkpoint were flushed before it was written, so "verifies and
+   * lies below" holds for a prefix of the queue and for nothing after it (the correct record of
+   * any later entry lies at or past `below`, and a torn entry can only verify by naming exactly
+   * that record): a binary search finds the end of the prefix in O(log n) record reads.
+   */
+  private firstEntryNotBelow(queue: ConsumeQueue, below: number): number {
+    const entry: CqEntry = { commitLogOffset: 0, size: 0, tagsCode: 0 };
+    const verifies = (offset: number): boolean => {
+      if (!queue.get(offset, entry) || entry.size <= 0 || entry.commitLogOffset + entry.size > below) return false;
+      const record = this.recordAtPhysical(entry.commitLogOffset);
+      if (!record || record.length !== entry.size) return false;
+      const decoded = decodeRecord(record);
+      return decoded.topic === queue.topic && decoded.queueId === queue.queueId && decoded.queueOffset === offset;
+    };
+    let low = queue.minOffset; // every offset below `low` verifies
+    let high = queue.maxOffset; // no offset at or past `high` does
+    while (low < high) {
+      const middle = low + Math.floor((high - low) / 2);
+      if (verifies(middle)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** Builds the consume-queue entry for the record at bytes[at]. Returns whether it wrote one. */
@@ -273,7 +316,8 @@ export class MessageStore {
     }
     let queue = byId.get(queueId);
     if (!queue) {
-      queue = new ConsumeQueue(topic, queueId, join(this.config.dataDir, "consumequeue", topic, String(queueId)), this.config.consumeQueueEntriesPerFile);
+      const dir = join(this.config.dataDir, "consumequeue", topic, String(queueId));
+      queue = new ConsumeQueue(topic, queueId, dir, this.config.consumeQueueEntriesPerFile, this.config.fileMapper);
       queue.load();
       byId.set(queueId, queue);
     }
@@ -291,7 +335,7 @@ export class MessageStore {
   async put(message: MessageToStore, waitStoreMsgOk = true): Promise<PutResult> {
     const refused = (status: PutStatus): PutResult => ({ status, physicalOffset: -1, queueOffset: -1, size: 0 });
     if (this.shutDown) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
-    if (this.diskFull) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // the broker's remark names a full disk
+    if (this.diskFull || this.writeFailed) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // refusalReason() says why
     // Recovery finds records cut short by their properties' final separator (recordTailIntact).
     if (message.properties.length > 0 && !message.properties.endsWith("\u0002")) message = { ...message, properties: `${message.properties}\u0002` };
     if (message.body.length > this.config.messageBodyBytesMax) return refused(PutStatus.MESSAGE_ILLEGAL);
@@ -347,13 +391,15 @@ export class MessageStore {
   private async groupCommit(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.flushWaiters.length > 0) {
+      while (this.flushWaiters.length > 0 && !this.shutDown) {
         let flushed: number;
         try {
           flushed = await this.flushCommitLog();
         } catch (error) {
-          log.error("commit_log.flush_failed", { error: String(error) });
-          flushed = this.commitLog.flushedOffset;
+          this.writeFailed = String(error);
+          log.error("commit_log.flush_failed", { error: this.writeFailed });
+          for (const waiter of this.flushWaiters.splice(0)) waiter.resolve(false);
+          return;
         }
         const now = this.io.clock.monotonicMs();
         let kept = 0;
@@ -363,7 +409,7 @@ export class MessageStore {
           else this.flushWaiters[kept++] = waiter;
         }
         this.flushWaiters.length = kept;
-        if (kept > 0 && this.commitLog.flushedOffset === flushed) await new Promise((resolve) => setTimeout(resolve, 1));
+        // Sends that arrived during that fdatasync share the next one, at once.
       }
     } finally {
       this.flushing = false;
@@ -390,6 +436,7 @@ export class MessageStore {
       const flushes: Promise<void>[] = [this.index.flush()];
       for (const byId of this.queues.values()) for (const queue of byId.values()) flushes.push(queue.flush());
       await Promise.all(flushes);
+      if (this.halted) return false; // the process "died" meanwhile: a dead process writes nothing
       if (end !== this.checkpointedOffset) {
         this.checkpoint.write(timestamp, end);
         this.checkpointedOffset = end;
@@ -514,6 +561,14 @@ export class MessageStore {
     return result;
   }
 
+  /** Why puts are refused, for the send's remark; null when they are not. */
+  refusalReason(): string | null {
+    if (this.writeFailed) return `the commit log could not be synced to disk (${this.writeFailed}); check the disk and restart the broker`;
+    if (this.diskFull) return "the disk is full: sends are refused until retention or an operator frees space";
+    if (this.shutDown) return "the store is shutting down";
+    return null;
+  }
+
   /** Samples disk usage; sets or clears diskFull (a full disk frees up through retention). */
   checkDisk(): number {
     let ratio = 0;
@@ -566,6 +621,22 @@ export class MessageStore {
     this.index.close();
     this.checkpoint.close();
     this.lock.release(flushed); // a failed flush keeps the abort marker: the next start re-checks
+  }
 
+  /**
+   * The process dies here (a crash point for simulations): timers stop and files close with
+   * nothing flushed, no checkpoint written, waiting puts never answered, the abort marker kept.
+   */
+  halt(): void {
+    this.halted = true;
+    this.shutDown = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    this.flushWaiters.length = 0;
+    this.commitLog.close();
+    for (const byId of this.queues.values()) for (const queue of byId.values()) queue.close();
+    this.index.close();
+    this.checkpoint.close();
+    this.lock.release(false);
   }
 }

@@ -16,6 +16,7 @@
 #   COMPAT_NAMESRV=host:port       use an already running name server; start nothing
 #   BOLIDE_BIN=path                binary to test (default dist/bolide)
 #   COMPAT_KEEP_LOGS=1             keep the log directory even when everything passed
+#   COMPAT_JAVA_OPTS="-Dx=y"       extra JVM options for the scenario JVMs (e.g. -Dcompat.churn.messages=10000)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -200,7 +201,7 @@ if ! start_target; then
 fi
 log "target ${COMPAT_NAMESRV:+external }$TARGET, name server $NAMESRV, scenarios: $SCENARIOS"
 
-JAVA_OPTS=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dcompat.tmp="$WORK/java")
+JAVA_OPTS=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dcompat.tmp="$WORK/java" ${COMPAT_JAVA_OPTS:-})
 SUITE_START=$SECONDS
 for s in $SCENARIOS; do
   left=$((BUDGET - (SECONDS - SUITE_START)))

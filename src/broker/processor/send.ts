@@ -148,7 +148,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
         { ...base, flag: message.flag, body: message.body, properties: message.properties, tagsCode: tagsCodeOf(props.get(Property.TAGS)) },
         false,
       );
-      if (last.status !== PutStatus.OK) return putFailure(request, last.status);
+      if (last.status !== PutStatus.OK) return putFailure(broker, request, last.status);
       first ??= last;
       ids.push(offsetMessageId(broker.storeHost, last.physicalOffset));
     }
@@ -177,7 +177,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
   // A prepared (transactional) send becomes a half message; delay levels wait for the commit.
   const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
   const result = await broker.store.put(toStore, waitStoreMsgOk);
-  if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
+  if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(broker, request, result.status);
   const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
@@ -193,13 +193,13 @@ function sendResponse(request: RemotingCommand, code: number, msgId: string, que
   });
 }
 
-function putFailure(request: RemotingCommand, status: PutStatus): RemotingCommand {
+function putFailure(broker: Broker, request: RemotingCommand, status: PutStatus): RemotingCommand {
   switch (status) {
     case PutStatus.MESSAGE_ILLEGAL:
     case PutStatus.PROPERTIES_SIZE_EXCEEDED:
       return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal, maybe msg body or properties length not matched. ${status}`);
     case PutStatus.SERVICE_NOT_AVAILABLE:
-      return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "service not available now, the broker may be shutting down or the disk full");
+      return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, `service not available now: ${broker.store.refusalReason() ?? "the broker may be shutting down"}`);
     default:
       log.warn("put.failed", { status });
       return newResponse(request, ResponseCode.SYSTEM_ERROR, status);

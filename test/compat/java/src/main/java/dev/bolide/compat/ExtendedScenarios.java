@@ -90,7 +90,7 @@ final class ExtendedScenarios {
      * timeout: COMPAT_TIMEOUT=150 COMPAT_SCENARIOS=order_churn bash test/compat/run.sh
      */
     static String orderChurn(Ctx ctx) throws Exception {
-        final int n = 3000;
+        final int n = Integer.getInteger("compat.churn.messages", 3000); // the acceptance run: 10000
         final int keys = 50;
         String topic = ctx.topic();
         Payloads pl = new Payloads(topic, ctx.suffix, TAGS3, 50);

@@ -102,6 +102,7 @@ async function run(config: Config): Promise<void> {
           deleteWhen: config.deleteWhen,
           diskCleanRatio: config.diskMaxUsedRatio,
         },
+        configFile: config.configFile,
       },
       realIo,
     );

@@ -138,7 +138,7 @@ function ClusterSection({ overview, error }: { overview: Overview | null; error:
       </tbody>
     </table>
     ${overview?.broker && html`<p class="muted">This broker: ${number(overview.broker.topicCount)} topics, ${number(overview.broker.consumerGroupCount)} online consumer groups,
-      commit log ${number(overview.broker.commitLogMinOffset)}…${number(overview.broker.commitLogMaxOffset)}, ${number(overview.broker.pullRequestsHeld)} pulls held.</p>`}
+      commit log offsets ${number(overview.broker.commitLogMinOffset)}…${number(overview.broker.commitLogMaxOffset)}, long-polling pulls held: ${number(overview.broker.pullRequestsHeld)}.</p>`}
   </section>`;
 }
 

@@ -31,6 +31,8 @@ export class OpsHttpServer {
         hostname: this.hostname,
         port: this.port,
         development: false,
+        // Bun 1.4.5 turns SO_REUSEPORT on with development: false; a port in use must fail the start.
+        reusePort: false,
         routes: { "/": dashboardPage, "/ui": dashboardPage },
         fetch: async (request) => {
           const url = new URL(request.url);

@@ -46,6 +46,8 @@ export interface Config {
   /** The operator's HTTP port (/metrics, /healthz, /readyz); 0 = off. */
   httpPort: number;
   logLevel: LogLevel;
+  /** The broker.conf given (-c / BOLIDE_CONFIG), or null; runtime config updates are saved to it. */
+  configFile: string | null;
 }
 
 export const usage = `Usage: bolide [options]          (bolide admin --help: the admin commands)
@@ -291,6 +293,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),
       transactionCheckMax: parseIntIn(file.get("transactionCheckMax") ?? "15", "transactionCheckMax", 1, 1000),
       logLevel: logLevel as LogLevel,
+      configFile: flags.config ?? null,
     },
   };
 }

@@ -10,6 +10,8 @@ import { sdNotify, SdNotifyStatus } from "./cli/sd_notify.ts";
 import { versionLine } from "./build_info.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { OpsHttpServer } from "./ops/http_server.ts";
+import { DashboardApi } from "./ops/dashboard/api.ts";
+import { ThroughputSampler } from "./ops/dashboard/throughput.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -43,7 +45,7 @@ async function run(config: Config): Promise<void> {
   const http = config.httpPort === 0 ? null : new OpsHttpServer(config.listenHost, config.httpPort, metrics);
   if (http) {
     const port = http.start();
-    process.stdout.write(`bolide http listening on ${config.listenHost}:${port} (/metrics, /healthz, /readyz)\n`);
+    process.stdout.write(`bolide http listening on ${config.listenHost}:${port} (dashboard at /, /metrics, /healthz, /readyz)\n`);
   }
   if (config.role !== "broker") {
     namesrv = new NameServer(
@@ -102,6 +104,7 @@ async function run(config: Config): Promise<void> {
           diskFullRatio: config.diskFullRatio,
           diskCleanForciblyRatio: config.diskCleanForciblyRatio,
         },
+        configFile: config.configFile,
       },
       realIo,
     );
@@ -110,7 +113,12 @@ async function run(config: Config): Promise<void> {
     process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
   }
 
-  if (http) http.ready = true;
+  const throughput = new ThroughputSampler(metrics.totals, () => Date.now());
+  if (http) {
+    throughput.start();
+    http.api = new DashboardApi({ role: config.role, version: versionLine(), broker, namesrv, throughput });
+    http.ready = true;
+  }
 
   // Every role listens and the broker has registered (broker.start() awaits one round): ready.
   notifySystemd(`READY=1\nSTATUS=serving (role ${config.role})`);
@@ -134,6 +142,7 @@ async function run(config: Config): Promise<void> {
     }
     namesrv?.stop();
     http?.stop();
+    throughput.stop();
     clearTimeout(force);
     process.exit(0);
   };

@@ -72,6 +72,8 @@ export interface BrokerConfig {
   /** Half messages: check-back timing and limits (transactionTimeOut, transactionCheckInterval, transactionCheckMax). */
   transaction: TransactionConfig;
   store: StoreConfig;
+  /** The broker.conf given with -c: UPDATE_BROKER_CONFIG writes applied keys back to it (runtime_config.ts). */
+  configFile?: string | null;
 }
 
 export class Broker {

@@ -2,7 +2,7 @@
  * bolide admin (src/cli/admin.ts): the everyday commands of RocketMQ's mqadmin, in the same
  * binary, speaking the remoting protocol to name servers and brokers. Options as mqadmin's:
  * -n name server address, -t topic, -g group, -b broker address, -c cluster, -k key, -i id,
- * -o offset, -s timestamp, -r/-w queue numbers, -p perm or body. Tables for people; `--json`
+ * -o offset, -s timestamp, -r/-w queue numbers, -p perm or body, -v value. Tables for people; `--json`
  * prints the same data as JSON with RocketMQ's field names. Exit codes: 0 done, 1 the server
  * answered an error or could not be reached, 2 bad usage.
  */
@@ -16,10 +16,15 @@ import { RemotingClient } from "../net/tcp_client.ts";
 import { decodeJsonBody } from "../protocol/json_body.ts";
 import type { BrokerData, TopicRoute } from "../protocol/route_data.ts";
 import { encodeProperties } from "../protocol/message_properties.ts";
+import { parseBrokerConf } from "../config.ts";
 
 export const adminUsage = `Usage: bolide admin <command> [options]   (-n defaults to 127.0.0.1:9876; --json for scripts)
   clusterList                       brokers by cluster, with their addresses and store offsets
   brokerStatus -b ADDR              a broker's runtime figures
+  getBrokerConfig -b ADDR | -c CLUSTER               a broker's settings (broker.conf keys)
+  updateBrokerConfig -b ADDR | -c CLUSTER -k KEY -v VALUE   change a setting of running brokers
+                                    (maxMessageSize, fileReservedTime, deleteWhen, diskMaxUsedSpaceRatio,
+                                    transactionTimeOut, transactionCheckInterval, transactionCheckMax)
   topicList                         every topic the name server routes
   topicRoute -t TOPIC               the route: brokers and queue counts
   topicStatus -t TOPIC              per queue: minOffset, maxOffset, lastUpdateTimestamp
@@ -132,7 +137,7 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
         n: { type: "string", default: "127.0.0.1:9876" },
         t: { type: "string" }, g: { type: "string" }, b: { type: "string" }, c: { type: "string" }, k: { type: "string" },
         i: { type: "string" }, o: { type: "string" }, s: { type: "string" }, r: { type: "string" }, w: { type: "string" },
-        p: { type: "string" }, json: { type: "boolean", default: false },
+        p: { type: "string" }, v: { type: "string" }, json: { type: "boolean", default: false },
       },
     }));
   } catch (error) {
@@ -168,6 +173,35 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
         const body = decodeJsonBody(response.body) as { table?: Record<string, string> } | null;
         const tableData = body?.table ?? {};
         print(json ? tableData : tableData, Object.entries(tableData).sort().map(([key, value]) => ({ key, value })));
+        return 0;
+      }
+      case "getBrokerConfig": {
+        const addresses = await brokerAddresses(admin, values);
+        const byBroker: Record<string, Record<string, string>> = {};
+        for (const address of addresses) {
+          const response = await admin.ok(address, RequestCode.GET_BROKER_CONFIG);
+          byBroker[address] = Object.fromEntries(parseBrokerConf(new TextDecoder().decode(response.body ?? new Uint8Array(0))));
+        }
+        if (json) out(JSON.stringify(addresses.length === 1 ? byBroker[addresses[0]!] : byBroker, null, 2));
+        else {
+          out(addresses.map((address) => `============${address}============\n${table(Object.entries(byBroker[address]!).map(([key, value]) => ({ key, value })))}`).join("\n\n"));
+        }
+        return 0;
+      }
+      case "updateBrokerConfig": {
+        const key = need("k", "KEY");
+        const value = values["v"];
+        if (typeof value !== "string") throw new UsageProblem(`${command} needs -v VALUE`);
+        if (/[\r\n=]/.test(key) || /[\r\n]/.test(value)) throw new UsageProblem("-k and -v must be one line each, and -k without '='");
+        const addresses = await brokerAddresses(admin, values);
+        const rows = [];
+        for (const address of addresses) {
+          // What Java's MixAll.properties2String makes of one key: "key=value\n", UTF-8, no header.
+          const response = await admin.ok(address, RequestCode.UPDATE_BROKER_CONFIG, {}, new TextEncoder().encode(`${key}=${value}\n`));
+          rows.push({ broker: address, key, value, note: response.remark ?? "" });
+        }
+        if (json) print(rows);
+        else out(rows.map((row) => `update broker config success, ${row.broker}: ${key}=${value}${row.note ? ` (${row.note})` : ""}`).join("\n"));
         return 0;
       }
       case "topicList": {
@@ -385,6 +419,13 @@ async function pullAt(admin: Admin, address: string, brokerName: string, topic: 
   });
   if (response.code !== ResponseCode.SUCCESS || !response.body) return [];
   return decodePulledMessages(response.body, brokerName).slice(0, count);
+}
+
+/** -b ADDR, else every master of -c CLUSTER; one of them is required (mqadmin's rule). */
+async function brokerAddresses(admin: Admin, values: Record<string, string | boolean | undefined>): Promise<string[]> {
+  if (typeof values["b"] === "string") return [values["b"]];
+  if (typeof values["c"] === "string") return masterAddresses(admin, values["c"]);
+  throw new UsageProblem("needs -b BROKER_ADDR or -c CLUSTER");
 }
 
 async function masterAddresses(admin: Admin, cluster: string | undefined): Promise<string[]> {

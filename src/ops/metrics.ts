@@ -37,6 +37,8 @@ export class Metrics {
   private readonly requestSeconds: Histogram<"code">;
   private readonly flushSeconds: Histogram;
   private source: MetricsSource | null = null;
+  /** The same traffic as plain running totals, for the dashboard's throughput chart (src/ops/dashboard). */
+  readonly totals = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
 
   constructor() {
     const registers = [this.registry];
@@ -116,10 +118,14 @@ export class Metrics {
   recordSend(topic: string, messages: number, bodyBytes: number): void {
     this.messagesIn.inc({ topic }, messages);
     this.bytesIn.inc({ topic }, bodyBytes);
+    this.totals.messagesIn += messages;
+    this.totals.bytesIn += bodyBytes;
   }
   recordPull(topic: string, messages: number, recordBytes: number): void {
     this.messagesOut.inc({ topic }, messages);
     this.bytesOut.inc({ topic }, recordBytes);
+    this.totals.messagesOut += messages;
+    this.totals.bytesOut += recordBytes;
   }
   recordRequest(code: number, seconds: number): void {
     this.requestSeconds.observe({ code: String(code) }, seconds);

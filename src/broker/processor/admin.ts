@@ -1,7 +1,8 @@
 // Offsets and topics: QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15),
 // UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), SEARCH_OFFSET_BY_TIMESTAMP (29),
 // GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), GET_EARLIEST_MSG_STORETIME (32),
-// VIEW_MESSAGE_BY_ID (33), GET_ALL_CONSUMER_OFFSET (43), DELETE_TOPIC_IN_BROKER (215).
+// VIEW_MESSAGE_BY_ID (33), GET_ALL_CONSUMER_OFFSET (43), DELETE_TOPIC_IN_BROKER (215);
+// UPDATE_BROKER_CONFIG (25) and GET_BROKER_CONFIG (26), see ../runtime_config.ts.
 // Anything else: REQUEST_CODE_NOT_SUPPORTED (3) with a remark naming the code.
 import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
@@ -10,6 +11,7 @@ import { RemotingError, ResponseCode } from "../../net/response_code.ts";
 import { encodeJsonBody } from "../../protocol/json_body.ts";
 import { isSystemTopic, newTopicConfig, topicNameProblem } from "../../protocol/topic.ts";
 import type { Broker } from "../broker.ts";
+import { brokerConfigText, brokerConfigVersion, BrokerConfigUpdateError, updateBrokerConfig } from "../runtime_config.ts";
 
 function required(ext: Record<string, string>, name: string): string {
   const value = ext[name];
@@ -80,6 +82,22 @@ export function processAdmin(broker: Broker, _connection: Connection, request: R
         pullRequestsHeld: String(broker.pullHold.heldCount),
       };
       return ok({}, encodeJsonBody({ table }));
+    }
+    case RequestCode.GET_BROKER_CONFIG: {
+      return ok({ version: JSON.stringify(brokerConfigVersion(broker)) }, new TextEncoder().encode(brokerConfigText(broker)));
+    }
+    case RequestCode.UPDATE_BROKER_CONFIG: {
+      try {
+        const update = updateBrokerConfig(broker, new TextDecoder().decode(request.body ?? new Uint8Array(0)));
+        // Java's admin ignores the remark of a success; ours prints it.
+        const remark = update.savedTo !== null ? `applied and saved to ${update.savedTo}`
+          : update.saveError !== null ? `applied, but not saved: ${update.saveError}`
+          : "applied until the broker stops (it was started without -c broker.conf)";
+        return newResponse(request, ResponseCode.SUCCESS, remark);
+      } catch (error) {
+        if (error instanceof BrokerConfigUpdateError) return newResponse(request, ResponseCode.SYSTEM_ERROR, error.message);
+        throw error;
+      }
     }
     case RequestCode.GET_ALL_CONSUMER_OFFSET:
       return ok({}, encodeJsonBody(broker.offsets.snapshot()));

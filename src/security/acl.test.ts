@@ -150,3 +150,14 @@ test("the internal account may create topics and nothing else", () => {
   const forged = signed(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: "T" }, { accessKey: internal.credentials.accessKey, secretKey: "guessed1" });
   expect(withInternal.check(forged, "127.0.0.1")).toContain("Check signature failed");
 });
+
+test("QUERY_MESSAGE with _UNIQUE_KEY_QUERY passes signed either way (the Java client signs it, RocketMQ's broker does not)", () => {
+  const javaStyle = signed(RequestCode.QUERY_MESSAGE, { topic: "Orders", key: "K", maxNum: "32", beginTimestamp: "0", endTimestamp: "1", _UNIQUE_KEY_QUERY: "true" }, sub);
+  expect(validator.check(javaStyle, "127.0.0.1")).toBeNull();
+  const brokerStyle = signed(RequestCode.QUERY_MESSAGE, { topic: "Orders", key: "K", maxNum: "32", beginTimestamp: "0", endTimestamp: "1" }, sub);
+  brokerStyle.extFields["_UNIQUE_KEY_QUERY"] = "true";
+  expect(validator.check(brokerStyle, "127.0.0.1")).toBeNull();
+  // Any other unsigned field still breaks the signature.
+  brokerStyle.extFields["maxNum"] = "64";
+  expect(validator.check(brokerStyle, "127.0.0.1")).toBe("Check signature failed for accessKey=subOnly1");
+});

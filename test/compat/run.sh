@@ -28,7 +28,7 @@ JAR="$JAVA_DIR/target/compat.jar"
 TARGET="${COMPAT_TARGET:-bolide}"
 TIMEOUT="${COMPAT_TIMEOUT:-45}"
 BUDGET="${COMPAT_BUDGET:-330}"
-CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction query"
+CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction query acl"
 EXTENDED_SCENARIOS=""
 SCENARIOS=""
 for s in ${COMPAT_SCENARIOS:-all}; do

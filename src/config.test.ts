@@ -49,3 +49,17 @@ test("every string flag can come from the environment", () => {
     expect(() => run([], { [envNameOf(flag)]: bad })).toThrow(UsageError);
   }
 });
+
+test("ACL: off by default; plain_acl.yml beside the broker.conf, else in the data dir; flag > env > file", () => {
+  expect(run([]).config.aclEnable).toBe(false);
+  expect(run(["--data-dir", "/srv/d"]).config.aclFile).toBe(join("/srv/d", "plain_acl.yml"));
+  const path = conf("aclEnable=true\n");
+  const fromFile = run(["-c", path]).config;
+  expect(fromFile.aclEnable).toBe(true);
+  expect(fromFile.aclFile).toBe(join(path, "..", "plain_acl.yml"));
+  expect(run(["-c", conf("aclFile=/etc/x.yml\n")]).config.aclFile).toBe("/etc/x.yml");
+  expect(run(["-c", path], { BOLIDE_ACL_ENABLE: "false" }).config.aclEnable).toBe(false);
+  expect(run(["--acl-enable", "true", "--acl-file", "/a.yml"], { BOLIDE_ACL_FILE: "/b.yml" }).config).toMatchObject({ aclEnable: true, aclFile: "/a.yml" });
+  expect(run(["-c", path]).warnings).toEqual([]);
+  expect(() => run(["--acl-enable", "yes"])).toThrow(UsageError);
+});

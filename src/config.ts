@@ -2,6 +2,7 @@
 // with its unit. Flags override the file; the file overrides defaults.
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "./log.ts";
 import { messageDelayLevelDefault, parseDelayLevels } from "./broker/schedule/delay_levels.ts";
@@ -45,6 +46,9 @@ export interface Config {
   diskCleanForciblyRatio: number;
   /** The operator's HTTP port (/metrics, /healthz, /readyz); 0 = off. */
   httpPort: number;
+  /** ACL (RocketMQ 4.x plain ACL): off by default; the rules live in aclFile (plain_acl.yml). */
+  aclEnable: boolean;
+  aclFile: string;
   logLevel: LogLevel;
   /** The broker.conf given (-c / BOLIDE_CONFIG), or null; runtime config updates are saved to it. */
   configFile: string | null;
@@ -73,6 +77,9 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --delete-when HH[;HH]          hours when old files are deleted (default 04)
   --disk-max-used-ratio PERCENT  past this disk use, delete old files at any hour (default 75)
   --message-delay-level LEVELS   delay levels (default "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h")
+  --acl-enable true|false        check requests against plain_acl.yml, RocketMQ 4.x's ACL (default false)
+  --acl-file FILE                the ACL file, reloaded when it changes (default plain_acl.yml beside the -c file,
+                                 else in the data dir)
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
   -h, --help                     this text
@@ -133,7 +140,7 @@ const stringFlagNames = [
   "role", "data-dir", "namesrv-port", "broker-port", "namesrv-addr", "broker-name", "cluster", "broker-id", "broker-ip",
   "listen-host", "flush", "auto-create-topic", "default-topic-queue-nums", "commitlog-file-bytes", "message-bytes-max",
   "frame-bytes-max", "message-delay-level", "file-reserved-hours", "http-port", "delete-when", "disk-max-used-ratio",
-  "log-level", "config",
+  "acl-enable", "acl-file", "log-level", "config",
 ];
 
 /** broker.conf keys Bolide reads; any other key is reported once at start. */
@@ -141,7 +148,7 @@ export const knownBrokerConfKeys = new Set([
   "brokerClusterName", "brokerName", "brokerId", "brokerIP1", "brokerRole", "listenPort", "namesrvAddr", "storePathRootDir",
   "flushDiskType", "autoCreateTopicEnable", "defaultTopicQueueNums", "mappedFileSizeCommitLog", "mapedFileSizeCommitLog",
   "maxMessageSize", "messageDelayLevel", "fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio", "transactionTimeOut",
-  "transactionCheckInterval", "transactionCheckMax", "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio",
+  "transactionCheckInterval", "transactionCheckMax", "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio", "aclEnable", "aclFile",
 ]);
 
 export type ParseResult = { kind: "run"; config: Config; warnings: string[] } | { kind: "help" } | { kind: "version" };
@@ -184,6 +191,8 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
         "http-port": { type: "string" },
         "delete-when": { type: "string" },
         "disk-max-used-ratio": { type: "string" },
+        "acl-enable": { type: "string" },
+        "acl-file": { type: "string" },
         "log-level": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -257,6 +266,10 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
     throw new UsageError(`--message-delay-level: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  const dataDir = pick(flags["data-dir"], "storePathRootDir") ?? "./data";
+  // RocketMQ keeps conf/plain_acl.yml beside conf/broker.conf; without a broker.conf, the data dir.
+  const aclFile = pick(flags["acl-file"], "aclFile") ?? join(flags.config !== undefined ? dirname(flags.config) : dataDir, "plain_acl.yml");
+
   const deleteWhen = pick(flags["delete-when"], "deleteWhen") ?? "04";
   if (!/^\d{1,2}(;\d{1,2})*$/.test(deleteWhen)) throw new UsageError(`--delete-when: expected hours like 04 or 01;04, got ${deleteWhen}`);
 
@@ -265,7 +278,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
     warnings,
     config: {
       role,
-      dataDir: pick(flags["data-dir"], "storePathRootDir") ?? "./data",
+      dataDir,
       listenHost: flags["listen-host"] ?? "0.0.0.0",
       namesrvPort,
       brokerPort,
@@ -292,6 +305,8 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       transactionTimeOutMs: parseIntIn(file.get("transactionTimeOut") ?? "6000", "transactionTimeOut", 0, 86_400_000),
       transactionCheckIntervalMs: parseIntIn(file.get("transactionCheckInterval") ?? "60000", "transactionCheckInterval", 100, 86_400_000),
       transactionCheckMax: parseIntIn(file.get("transactionCheckMax") ?? "15", "transactionCheckMax", 1, 1000),
+      aclEnable: parseBool(pick(flags["acl-enable"], "aclEnable") ?? "false", "--acl-enable"),
+      aclFile,
       logLevel: logLevel as LogLevel,
       configFile: flags.config ?? null,
     },

@@ -12,6 +12,9 @@ import { Metrics } from "./ops/metrics.ts";
 import { OpsHttpServer } from "./ops/http_server.ts";
 import { DashboardApi } from "./ops/dashboard/api.ts";
 import { ThroughputSampler } from "./ops/dashboard/throughput.ts";
+import { AclValidator, newInternalAccount } from "./security/acl.ts";
+import { AclConfigError, AclFile } from "./security/acl_config.ts";
+import { RequestCode } from "./net/request_code.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -40,6 +43,23 @@ async function run(config: Config): Promise<void> {
   process.on("SIGINT", startupInt);
   let namesrv: NameServer | null = null;
   let broker: Broker | null = null;
+  // ACL: the file is read before anything listens; a file that does not parse stops the start.
+  let aclFile: AclFile | null = null;
+  let acl: AclValidator | null = null;
+  // The name server in this process creates topics on lookup through the broker: it signs those
+  // requests with an account only this process knows, allowed nothing but that.
+  const internal = config.aclEnable && config.role === "all" ? newInternalAccount([RequestCode.UPDATE_AND_CREATE_TOPIC]) : null;
+  if (config.aclEnable && config.role !== "namesrv") {
+    aclFile = new AclFile(config.aclFile);
+    try {
+      aclFile.load();
+    } catch (error) {
+      if (error instanceof AclConfigError) fail(`--acl-file ${config.aclFile}: ${error.message}`);
+      throw error;
+    }
+    const file = aclFile;
+    acl = new AclValidator(() => file.rules, internal);
+  }
   // The HTTP port first: if it is taken, fail before anything else listens.
   const metrics = new Metrics();
   const http = config.httpPort === 0 ? null : new OpsHttpServer(config.listenHost, config.httpPort, metrics);
@@ -57,6 +77,7 @@ async function run(config: Config): Promise<void> {
         brokerExpiryMs: 120_000,
         expiryScanIntervalMs: 10_000,
         defaultTopicQueueNums: config.defaultTopicQueueNums,
+        ...(internal ? { brokerCredentials: internal.credentials } : {}),
       },
       realIo,
     );
@@ -109,6 +130,8 @@ async function run(config: Config): Promise<void> {
       realIo,
     );
     broker.attachMetrics(metrics, () => namesrv?.connectionCount ?? 0);
+    broker.acl = acl;
+    aclFile?.start();
     const port = await broker.start();
     process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
   }
@@ -141,6 +164,7 @@ async function run(config: Config): Promise<void> {
       log.error("shutdown.failed", { error: String(error) });
     }
     namesrv?.stop();
+    aclFile?.stop();
     http?.stop();
     throughput.stop();
     clearTimeout(force);

@@ -10,7 +10,9 @@
 # cannot be changed, so keep brokerPort-2 .. brokerPort+1 free.
 # Everything (store, logs, ROCKETMQ_HOME, user.home) lives under <dataDir>.
 # Env: ROCKETMQ_PEER_JAVA_OPTS (default "-Xms256m -Xmx512m"),
-#      ROCKETMQ_PEER_START_TIMEOUT (seconds, default 90).
+#      ROCKETMQ_PEER_START_TIMEOUT (seconds, default 90),
+#      ROCKETMQ_PEER_ACL_FILE (a plain_acl.yml: the broker runs with aclEnable=true and this file
+#      as ROCKETMQ_HOME/conf/plain_acl.yml).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -108,6 +110,10 @@ transactionTimeOut=1000
 transactionCheckInterval=1000
 transactionCheckMax=3
 EOF
+  if [[ -n "${ROCKETMQ_PEER_ACL_FILE:-}" ]]; then
+    cp "$ROCKETMQ_PEER_ACL_FILE" "$home/conf/plain_acl.yml"
+    echo "aclEnable=true" >>"$home/conf/broker.conf"
+  fi
 
   local javaOpts="${ROCKETMQ_PEER_JAVA_OPTS:--Xms256m -Xmx512m}"
   # JDK 9+ needs these for RocketMQ 4.x's reflective DirectByteBuffer cleanup.

@@ -42,6 +42,7 @@ import { requestedDueMs, TimerMessageService, TimerProperty, timerDelayMsMax, ti
 import { RemotingError } from "../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
 import { type MessageToStore } from "../protocol/message_record.ts";
+import type { AclValidator } from "../security/acl.ts";
 
 const log = logScoped("broker");
 const packageVersion = packageJson.version;
@@ -100,6 +101,8 @@ export class Broker {
   readonly hotBytesMax = Math.floor(totalmem() * 0.4);
   /** Where traffic is counted for /metrics; null when nobody asked (tests, embedding). */
   metrics: Metrics | null = null;
+  /** RocketMQ's plain ACL, checked before every request is routed; null when off (aclEnable). */
+  acl: AclValidator | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -167,6 +170,13 @@ export class Broker {
 
   private process(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
     if (!this.accepting) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker is shutting down");
+    if (this.acl !== null) {
+      const refusal = this.acl.check(request, connection.remoteHost);
+      if (refusal !== null) {
+        log.warnEvery(10_000, "acl.refused", { peer: connection.remoteAddress, code: request.code, reason: refusal });
+        return newResponse(request, ResponseCode.NO_PERMISSION, refusal);
+      }
+    }
     this.inFlight++;
     const startedMs = this.metrics ? this.io.clock.monotonicMs() : 0;
     const done = (): void => {

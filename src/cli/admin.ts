@@ -5,6 +5,10 @@
  * -o offset, -s timestamp, -r/-w queue numbers, -p perm or body, -v value. Tables for people; `--json`
  * prints the same data as JSON with RocketMQ's field names. Exit codes: 0 done, 1 the server
  * answered an error or could not be reached, 2 bad usage.
+ *
+ * ACL: with --access-key and --secret-key (or BOLIDE_ACCESS_KEY / BOLIDE_SECRET_KEY, which keep
+ * the secret out of the process list) every request is signed as RocketMQ's AclClientRPCHook
+ * signs it; mqadmin reads the same pair from conf/tools.yml.
  */
 import { parseArgs } from "node:util";
 import { MQAdmin } from "../client/admin.ts";
@@ -17,6 +21,7 @@ import { decodeJsonBody } from "../protocol/json_body.ts";
 import type { BrokerData, TopicRoute } from "../protocol/route_data.ts";
 import { encodeProperties } from "../protocol/message_properties.ts";
 import { parseBrokerConf } from "../config.ts";
+import type { Credentials } from "../security/sign.ts";
 
 export const adminUsage = `Usage: bolide admin <command> [options]   (-n defaults to 127.0.0.1:9876; --json for scripts)
   clusterList                       brokers by cluster, with their addresses and store offsets
@@ -39,15 +44,26 @@ export const adminUsage = `Usage: bolide admin <command> [options]   (-n default
   sendMessage -t TOPIC -p BODY [-k KEYS] [-c TAGS]   send one message
   consumeMessage -t TOPIC [-c COUNT] [-g GROUP]      print messages from the start of each queue
   deadLetters -g GROUP              the messages in %DLQ%<group> (given up after maxReconsumeTimes)
-  resendDeadLetters -g GROUP [-i OFFSET_MSG_ID]      send them (or one) back to their original topic`;
+  resendDeadLetters -g GROUP [-i OFFSET_MSG_ID]      send them (or one) back to their original topic
+ACL: --access-key AK --secret-key SK [--security-token T] sign every request (a broker with aclEnable);
+  or set BOLIDE_ACCESS_KEY and BOLIDE_SECRET_KEY (flags win)`;
 
 export class AdminError extends Error {}
 
 const requestTimeoutMs = 5000;
 
 class Admin {
-  readonly remoting = new RemotingClient({ connectTimeoutMs: 3000 });
-  constructor(readonly namesrvAddr: string) {}
+  readonly remoting: RemotingClient;
+  constructor(
+    readonly namesrvAddr: string,
+    readonly credentials: Credentials | undefined,
+  ) {
+    this.remoting = new RemotingClient({ connectTimeoutMs: 3000, ...(credentials ? { credentials } : {}) });
+  }
+
+  mqAdmin(): MQAdmin {
+    return new MQAdmin({ namesrvAddr: this.namesrvAddr, ...(this.credentials ? { credentials: this.credentials } : {}) });
+  }
 
   async call(address: string, code: number, fields: Record<string, string> = {}, body: Uint8Array | null = null): Promise<RemotingCommand> {
     let response: RemotingCommand;
@@ -122,7 +138,12 @@ function messageRow(message: ReceivedMessage): Record<string, unknown> {
 }
 
 /** Runs `bolide admin …`; returns the exit code. Writes results to `out`, errors to `err`. */
-export async function runAdmin(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
+export async function runAdmin(
+  argv: string[],
+  out: (text: string) => void,
+  err: (text: string) => void,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
   const command = argv[0];
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
     out(adminUsage);
@@ -138,6 +159,7 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
         t: { type: "string" }, g: { type: "string" }, b: { type: "string" }, c: { type: "string" }, k: { type: "string" },
         i: { type: "string" }, o: { type: "string" }, s: { type: "string" }, r: { type: "string" }, w: { type: "string" },
         p: { type: "string" }, v: { type: "string" }, json: { type: "boolean", default: false },
+        "access-key": { type: "string" }, "secret-key": { type: "string" }, "security-token": { type: "string" },
       },
     }));
   } catch (error) {
@@ -150,7 +172,16 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
     return value;
   };
   const json = values["json"] === true;
-  const admin = new Admin(String(values["n"]).split(";")[0]!);
+  const accessKey = (values["access-key"] as string | undefined) ?? env["BOLIDE_ACCESS_KEY"];
+  const secretKey = (values["secret-key"] as string | undefined) ?? env["BOLIDE_SECRET_KEY"];
+  const securityToken = (values["security-token"] as string | undefined) ?? env["BOLIDE_SECURITY_TOKEN"];
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    err(`bolide admin: --access-key and --secret-key go together\n${adminUsage}`);
+    return 2;
+  }
+  const credentials: Credentials | undefined =
+    accessKey !== undefined && secretKey !== undefined ? { accessKey, secretKey, ...(securityToken !== undefined ? { securityToken } : {}) } : undefined;
+  const admin = new Admin(String(values["n"]).split(";")[0]!, credentials);
   const print = (data: unknown, rows?: Array<Record<string, unknown>>): void => out(json ? JSON.stringify(data, null, 2) : table(rows ?? (Array.isArray(data) ? data : [data as Record<string, unknown>])));
   try {
     switch (command) {
@@ -287,7 +318,7 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
         return 0;
       }
       case "queryMsgById": {
-        const mqAdmin = new MQAdmin({ namesrvAddr: admin.namesrvAddr });
+        const mqAdmin = admin.mqAdmin();
         try {
           const message = await mqAdmin.viewMessage(need("i", "OFFSET_MSG_ID"));
           print(json ? { ...messageRow(message), propertyMap: message.propertyMap, bornHost: message.bornHost, storeHost: message.storeHost } : messageRow(message));
@@ -297,7 +328,7 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
         return 0;
       }
       case "queryMsgByKey": {
-        const mqAdmin = new MQAdmin({ namesrvAddr: admin.namesrvAddr });
+        const mqAdmin = admin.mqAdmin();
         try {
           const found = await mqAdmin.queryMessage(need("t", "TOPIC"), need("k", "KEY"), 64, 0, Number.MAX_SAFE_INTEGER);
           if (found.length === 0) throw new AdminError("no message with that key");
@@ -369,7 +400,7 @@ export async function runAdmin(argv: string[], out: (text: string) => void, err:
       case "deadLetters":
       case "resendDeadLetters": {
         const group = need("g", "GROUP");
-        const mqAdmin = new MQAdmin({ namesrvAddr: admin.namesrvAddr });
+        const mqAdmin = admin.mqAdmin();
         try {
           let letters = await mqAdmin.deadLetters(group);
           const only = values["i"];

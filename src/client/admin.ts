@@ -14,6 +14,7 @@
  * Requires: start() before anything else; shutdown() once at the end. Or pass an existing
  * ClientInstance (a producer's or consumer's) to share its connections and routes.
  */
+import type { Credentials } from "../security/sign.ts";
 import { realIo } from "../io/io.ts";
 import { newRequest } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
@@ -27,6 +28,8 @@ import { decodePulledMessages, type MessageQueue, type ReceivedMessage } from ".
 
 export interface MQAdminOptions {
   namesrvAddr: string;
+  /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
+  credentials?: Credentials;
 }
 
 export class MQAdmin {
@@ -38,7 +41,7 @@ export class MQAdmin {
       this.instance = options.instance;
       this.owned = false;
     } else {
-      this.instance = new ClientInstance(options.namesrvAddr, realIo.random);
+      this.instance = new ClientInstance(options.namesrvAddr, realIo.random, undefined, options.credentials);
       this.owned = true;
     }
   }

@@ -26,6 +26,7 @@ import { Perm } from "../protocol/topic.ts";
 import { MQBrokerError, MQClientError } from "./errors.ts";
 import { compareMessageQueues, decodePulledMessages, type MessageQueue, type ReceivedMessage } from "./message.ts";
 import type { SubscriptionData } from "./subscription.ts";
+import type { Credentials } from "../security/sign.ts";
 
 const log = logScoped("client");
 
@@ -124,10 +125,11 @@ export class ClientInstance {
   /** Grows whenever a broker's master address is learned or changes: time to heartbeat it. */
   mastersVersion = 0;
 
-  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler) {
+  /** `credentials`: every request is signed with them (RocketMQ's ACL, src/security/sign.ts). */
+  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler, credentials?: Credentials) {
     this.namesrvAddrs = parseNamesrvAddrs(namesrvAddr);
     this.namesrvIndex = random.below(this.namesrvAddrs.length);
-    this.remoting = new RemotingClient(onRequest ? { onRequest } : {});
+    this.remoting = new RemotingClient({ ...(onRequest ? { onRequest } : {}), ...(credentials ? { credentials } : {}) });
   }
 
   /** Sends `request`; transport failures become MQClientError. */

@@ -21,3 +21,4 @@ export type { Compression } from "./compression.ts";
 export { MQClientError, MQBrokerError } from "./errors.ts";
 export { allocateAveragely, allocateAveragelyByCircle, allocateByConfig, allocateConsistentHash, type AllocateStrategy } from "./rebalance.ts";
 export { MQAdmin, type MQAdminOptions } from "./admin.ts";
+export type { Credentials } from "../security/sign.ts";

@@ -22,6 +22,7 @@
  *   as it learns of a new one; shutdown() unregisters from them and closes every connection.
  * Requires: start() before sending; shutdown() once at the end.
  */
+import type { Credentials } from "../security/sign.ts";
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -60,6 +61,8 @@ export interface ProducerOptions {
   compressMsgBodyOverHowmuch?: number;
   compression?: Compression;
   maxMessageBytes?: number;
+  /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
+  credentials?: Credentials;
   io?: Io;
 }
 
@@ -93,7 +96,8 @@ export function defaultInstanceName(): string {
 
 export class Producer {
   readonly clientId: string;
-  private readonly options: Required<Omit<ProducerOptions, "instanceName">>;
+  private readonly options: Required<Omit<ProducerOptions, "instanceName" | "credentials">>;
+  private readonly credentials: Credentials | undefined;
   private instance: ClientInstance | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   /** Per topic: the route the queues came from, its writable queues, the round-robin position. */
@@ -116,11 +120,12 @@ export class Producer {
     if (this.options.sendMsgTimeoutMs <= 0) throw new MQClientError("sendMsgTimeoutMs must be positive");
     if (this.options.retryTimesWhenSendFailed < 0) throw new MQClientError("retryTimesWhenSendFailed must be ≥ 0");
     this.clientId = `${localIpv4()}@${options.instanceName ?? defaultInstanceName()}`;
+    this.credentials = options.credentials;
   }
 
   async start(): Promise<void> {
     if (this.instance) throw new MQClientError("producer already started");
-    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request));
+    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials);
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs));
     this.timers.push(setInterval(() => void this.instance?.refreshRoutes(), routeRefreshIntervalMs));
   }

@@ -35,6 +35,7 @@
  * shutdown() at the end.
  * Pulls always go to the master (suggestWhichBrokerId is not followed).
  */
+import type { Credentials } from "../security/sign.ts";
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -95,6 +96,8 @@ export interface PushConsumerOptions {
    * (default ~/.bolide_offsets); null keeps them in memory only.
    */
   offsetStoreDir?: string | null;
+  /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
+  credentials?: Credentials;
   io?: Io;
 }
 
@@ -148,7 +151,8 @@ class Fifo<T> {
 
 export class PushConsumer {
   readonly clientId: string;
-  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs">> & { consumeTimestampMs: number | null };
+  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs" | "credentials">> & { consumeTimestampMs: number | null };
+  private readonly credentials: Credentials | undefined;
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private handler: MessageHandler | null = null;
   /** Set by onMessageOrderly(): queues are locked on the broker and consumed one message at a time. */
@@ -164,6 +168,7 @@ export class PushConsumer {
   private rebalanceAgain = false;
 
   constructor(options: PushConsumerOptions) {
+    this.credentials = options.credentials;
     this.options = {
       namesrvAddr: options.namesrvAddr,
       consumerGroup: options.consumerGroup,
@@ -233,7 +238,7 @@ export class PushConsumer {
       const retryTopic = retryTopicPrefix + this.options.consumerGroup;
       this.subscriptions.set(retryTopic, buildSubscription(retryTopic, "*", this.options.io.clock.realtimeMs()));
     }
-    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request));
+    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials);
     this.instance = instance;
     await Promise.all(
       [...this.subscriptions.keys()].map((topic) =>

@@ -28,6 +28,7 @@ import {
   type TopicConfig,
 } from "../protocol/topic.ts";
 import { RouteTable } from "./route_table.ts";
+import type { Credentials } from "../security/sign.ts";
 
 const log = logScoped("namesrv");
 
@@ -40,12 +41,14 @@ export interface NameServerConfig {
   expiryScanIntervalMs: number;
   /** Queues of a topic created on lookup, before the TBW102 cap. */
   defaultTopicQueueNums: number;
+  /** Signs create-on-lookup requests: a broker in the same process with ACL on trusts these. */
+  brokerCredentials?: Credentials;
 }
 
 export class NameServer {
   readonly routes = new RouteTable();
   private readonly server: RemotingServer;
-  private readonly brokers = new RemotingClient();
+  private readonly brokers: RemotingClient;
   private readonly creating = new Map<string, Promise<void>>();
   private scanTimer: ReturnType<typeof setInterval> | null = null;
   port = 0;
@@ -54,6 +57,7 @@ export class NameServer {
     private readonly config: NameServerConfig,
     private readonly io: Io,
   ) {
+    this.brokers = new RemotingClient(config.brokerCredentials ? { credentials: config.brokerCredentials } : {});
     this.server = new RemotingServer({
       hostname: config.hostname,
       port: config.port,

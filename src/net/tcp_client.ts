@@ -4,6 +4,7 @@ import type { Socket } from "bun";
 import { Connection, ConnectionClosed, type RequestHandler } from "./connection.ts";
 import { frameBytesMaxDefault } from "./frame.ts";
 import type { RemotingCommand } from "./remoting_command.ts";
+import { signRequest, type Credentials } from "../security/sign.ts";
 
 export interface ClientOptions {
   frameBytesMax?: number;
@@ -11,6 +12,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Requests the remote side sends us (e.g. NOTIFY_CONSUMER_IDS_CHANGED). */
   onRequest?: RequestHandler;
+  /** Sign every request sent, as RocketMQ's AclClientRPCHook does (src/security/sign.ts). */
+  credentials?: Credentials;
 }
 
 export class RemotingClient {
@@ -82,11 +85,13 @@ export class RemotingClient {
   }
 
   async invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.options.credentials !== undefined) signRequest(request, this.options.credentials);
     const connection = await this.connection(address);
     return connection.invoke(request, timeoutMs);
   }
 
   async invokeOneway(address: string, request: RemotingCommand): Promise<void> {
+    if (this.options.credentials !== undefined) signRequest(request, this.options.credentials);
     const connection = await this.connection(address);
     connection.invokeOneway(request);
   }

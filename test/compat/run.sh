@@ -8,7 +8,11 @@
 #                                  rocketmq: real Apache RocketMQ via scripts/peer/rocketmq.sh)
 #   COMPAT_SCENARIOS="sync tags"   scenarios to run (default "all" = the core set: sync async oneway
 #                                  pubsub clustering broadcasting tags litepull batch delay retry dlq sql92
-#                                  resume order transaction transaction_check query; "extended" = none yet; "full" = both)
+#                                  resume order transaction transaction_check query acl; "extended" = none yet; "full" = both)
+#                                  `acl` runs against a target started with ACL on and
+#                                  test/compat/plain_acl.yml (Bolide: --acl-enable true --acl-file;
+#                                  RocketMQ: aclEnable=true and the file as conf/plain_acl.yml); the
+#                                  others against one without; the target is restarted when that changes.
 #   COMPAT_TIMEOUT=45              seconds per scenario (a healthy broker needs < 10 s each)
 #   COMPAT_BUDGET=330              seconds for all scenarios together; scenarios that would start
 #                                  after it is spent are reported as FAIL (keeps a hung broker from
@@ -25,7 +29,7 @@ JAR="$JAVA_DIR/target/compat.jar"
 TARGET="${COMPAT_TARGET:-bolide}"
 TIMEOUT="${COMPAT_TIMEOUT:-45}"
 BUDGET="${COMPAT_BUDGET:-330}"
-CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction transaction_check query"
+CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction transaction_check query acl"
 EXTENDED_SCENARIOS=""
 SCENARIOS=""
 for s in ${COMPAT_SCENARIOS:-all}; do
@@ -38,6 +42,8 @@ for s in ${COMPAT_SCENARIOS:-all}; do
 done
 SCENARIOS="${SCENARIOS# }"
 BOLIDE="${BOLIDE_BIN:-$ROOT/dist/bolide}"
+ACL_FILE="$ROOT/test/compat/plain_acl.yml"
+MODE=plain # plain | acl: how the running target was started
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bolide-compat.XXXXXX")"
 SERVER_PID=""
@@ -105,21 +111,27 @@ start_target() {
   NAMESRV="127.0.0.1:$ns"
   case "$TARGET" in
     rocketmq)
-      PEER_DIR="$WORK/rocketmq"
-      "$ROOT/scripts/peer/rocketmq.sh" start "$ns" "$br" "$PEER_DIR" >&2 || return 1
+      PEER_DIR="$WORK/rocketmq-$MODE-$ns"
+      if [[ $MODE == acl ]]; then
+        ROCKETMQ_PEER_ACL_FILE="$ACL_FILE" "$ROOT/scripts/peer/rocketmq.sh" start "$ns" "$br" "$PEER_DIR" >&2 || return 1
+      else
+        "$ROOT/scripts/peer/rocketmq.sh" start "$ns" "$br" "$PEER_DIR" >&2 || return 1
+      fi
       ;;
     bolide)
       local data="$WORK/bolide-data-$ns"
+      local acl=()
+      [[ $MODE == acl ]] && acl=(--acl-enable true --acl-file "$ACL_FILE")
       mkdir -p "$data"
       # Short transaction timings so that check-back scenarios finish in seconds (same in the peer's conf).
       printf 'transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax=3\n' >"$WORK/broker.conf"
       "$BOLIDE" --role all -c "$WORK/broker.conf" --data-dir "$data" --namesrv-port "$ns" --broker-port "$br" \
-        --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 >>"$WORK/bolide.log" 2>&1 </dev/null &
+        --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 "${acl[@]}" >>"$WORK/bolide.log" 2>&1 </dev/null &
       SERVER_PID=$!
       local i
       for i in $(seq 1 120); do
         if port_listening "$ns" && port_listening "$br"; then
-          log "bolide pid $SERVER_PID up: namesrv $NAMESRV, broker 127.0.0.1:$br"
+          log "bolide pid $SERVER_PID up ($MODE): namesrv $NAMESRV, broker 127.0.0.1:$br"
           return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -179,6 +191,9 @@ finish() {
   exit $?
 }
 
+# The target a scenario needs: acl (ACL on, plain_acl.yml) or plain.
+mode_of() { if [[ $1 == acl ]]; then echo acl; else echo plain; fi; }
+
 # ------------------------------------------------------------------ main
 START=$SECONDS
 if ! build_java; then
@@ -195,13 +210,15 @@ if [[ "$TARGET" == bolide && -z "${COMPAT_NAMESRV:-}" && ! -x "$BOLIDE" ]]; then
   fi
 fi
 
+first=(${SCENARIOS})
+MODE="$(mode_of "${first[0]:-}")"
 if ! start_target; then
   fail_all "could not start $TARGET"
   finish
 fi
 log "target ${COMPAT_NAMESRV:+external }$TARGET, name server $NAMESRV, scenarios: $SCENARIOS"
 
-JAVA_OPTS=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dcompat.tmp="$WORK/java" ${COMPAT_JAVA_OPTS:-})
+JAVA_OPTS=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dcompat.tmp="$WORK/java" -Dcompat.target="$TARGET" ${COMPAT_JAVA_OPTS:-})
 SUITE_START=$SECONDS
 for s in $SCENARIOS; do
   left=$((BUDGET - (SECONDS - SUITE_START)))
@@ -214,6 +231,16 @@ for s in $SCENARIOS; do
   t=$TIMEOUT
   if (( t > left - 15 )); then t=$((left - 15)); fi
   if (( t < 10 )); then t=10; fi
+  if [[ -z "${COMPAT_NAMESRV:-}" && "$(mode_of "$s")" != "$MODE" ]]; then
+    stop_target
+    MODE="$(mode_of "$s")"
+    log "restarting $TARGET for scenario $s (ACL $([[ $MODE == acl ]] && echo on || echo off))"
+    if ! start_target; then
+      echo "FAIL $s: could not start $TARGET (mode $MODE)"
+      failed=$((failed + 1))
+      continue
+    fi
+  fi
   if ! target_alive; then
     log "$TARGET is not running any more (crashed during the previous scenario?); restarting it"
     [[ "$TARGET" == bolide ]] && { log "last bolide log lines:"; tail -n 20 "$WORK/bolide.log" >&2; }

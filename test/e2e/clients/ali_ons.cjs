@@ -23,7 +23,8 @@
 //
 // Common flags: --timeout ms (default 60000, also the optional positional), --settle ms (default
 // 1000: how long a consumer keeps running after the last expected message before close(), so
-// that its committed offsets cover everything it consumed).
+// that its committed offsets cover everything it consumed), --access-key AK --secret-key SK (ali-ons'
+// accessKeyId/accessKeySecret: every request is signed, for a broker with ACL on).
 //
 // Output: the last line of stdout is one JSON summary ({ ok, mode, …, timings }). Exit code 0 on
 // success, 1 on failure or timeout, 2 on bad usage. The process always exits by itself before
@@ -163,9 +164,14 @@ async function closeQuietly(client, what) {
 // ---------------------------------------------------------------------------------------------
 // Clients
 
+// ACL credentials (--access-key / --secret-key); ali-ons signs every request when both are set.
+let credentials = null;
+
 function common(nameSrv) {
   // httpclient is asserted by RemotingClient even when nameSrv is given; {} is enough.
-  return { nameSrv, httpclient: {}, logger };
+  const options = { nameSrv, httpclient: {}, logger };
+  if (credentials) Object.assign(options, credentials);
+  return options;
 }
 
 function bodyFor(topic, index) {
@@ -567,6 +573,10 @@ async function main() {
   const timeoutMs = intArg(flags.timeout || timeoutPos || '60000', 'timeout');
   summary.mode = mode;
   summary.nameSrv = nameSrv;
+  if ((flags['access-key'] === undefined) !== (flags['secret-key'] === undefined)) usage('--access-key and --secret-key go together');
+  if (flags['access-key'] !== undefined) {
+    credentials = { accessKeyId: flags['access-key'], accessKeySecret: flags['secret-key'] };
+  }
 
   // Hard deadline: report what we have and leave, whatever ali-ons is doing.
   setTimeout(() => {

@@ -10,6 +10,7 @@ import java.util.function.Supplier;
 
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListener;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
@@ -20,6 +21,7 @@ import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
+import org.apache.rocketmq.remoting.RPCHook;
 
 /** Per-scenario context: name server address, deadline, unique names and the clients to close. */
 final class Ctx {
@@ -85,7 +87,12 @@ final class Ctx {
     }
 
     DefaultMQProducer producer() throws Exception {
-        DefaultMQProducer p = new DefaultMQProducer(group("PG"));
+        return producer(group("PG"), null);
+    }
+
+    /** A started producer; {@code hook} (e.g. AclClientRPCHook) sees every request, null for none. */
+    DefaultMQProducer producer(String group, RPCHook hook) throws Exception {
+        DefaultMQProducer p = new DefaultMQProducer(group, hook);
         p.setNamesrvAddr(namesrv);
         p.setInstanceName(instanceName());
         p.setClientIP("127.0.0.1");
@@ -123,7 +130,13 @@ final class Ctx {
     /** A started push consumer; `setup` subscribes it and may change any other setting. */
     DefaultMQPushConsumer pushConsumer(String group, MessageModel model, MessageListener listener,
                                        ConsumerSetup setup) throws Exception {
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+        return pushConsumer(group, null, model, listener, setup);
+    }
+
+    /** As above, with an RPCHook (e.g. AclClientRPCHook) that sees every request; null for none. */
+    DefaultMQPushConsumer pushConsumer(String group, RPCHook hook, MessageModel model, MessageListener listener,
+                                       ConsumerSetup setup) throws Exception {
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, hook, new AllocateMessageQueueAveragely());
         c.setNamesrvAddr(namesrv);
         c.setInstanceName(instanceName());
         c.setClientIP("127.0.0.1");

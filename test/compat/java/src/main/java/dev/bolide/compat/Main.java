@@ -51,6 +51,7 @@ public final class Main {
     static {
         ExtendedScenarios.register(SCENARIOS);
         QueryScenarios.register(SCENARIOS);
+        AclScenarios.register(SCENARIOS); // needs a broker with ACL on: run.sh starts one for it
     }
 
     public static void main(String[] args) throws Exception {

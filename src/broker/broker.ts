@@ -42,6 +42,10 @@ import { requestedDueMs, TimerMessageService, TimerProperty, timerDelayMsMax, ti
 import { RemotingError } from "../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
 import { type MessageToStore } from "../protocol/message_record.ts";
+import type { BrokerRole } from "../config.ts";
+import { HaMaster } from "../repl/ha_master.ts";
+import { HaSlave } from "../repl/ha_slave.ts";
+import { SlaveSync } from "../repl/slave_sync.ts";
 
 const log = logScoped("broker");
 const packageVersion = packageJson.version;
@@ -50,6 +54,18 @@ export interface BrokerConfig {
   clusterName: string;
   brokerName: string;
   brokerId: number;
+  /** ASYNC_MASTER, SYNC_MASTER or SLAVE (src/repl); a slave's store only grows by replication. */
+  brokerRole: BrokerRole;
+  /** A master's replication listener port (haListenPort; 0 = any free port). */
+  haPort: number;
+  /** A slave's master HA address; "" = the one the name server returns at registration. */
+  haMasterAddress: string;
+  /** RocketMQ's haSlaveFallbehindMax: a SYNC_MASTER's slave further behind counts as unavailable. */
+  slaveFallBehindBytesMax: number;
+  /** suggestWhichBrokerId 1 for cold pulls (slaveReadEnable). */
+  slaveReadEnable: boolean;
+  /** Percent of RAM behind the log's end beyond which data is cold (accessMessageInMemoryMaxRatio). */
+  accessMessageInMemoryMaxRatio: number;
   /** The address clients reach this broker at; registered with the name servers and stored in records. */
   brokerIp: string;
   hostname: string;
@@ -95,7 +111,12 @@ export class Broker {
   storeHost!: HostBytes;
   brokerAddr = "";
   /** Commit-log distance beyond which data counts as "on disk, not in memory" (40 % of RAM, RocketMQ's rule). */
-  readonly hotBytesMax = Math.floor(totalmem() * 0.4);
+  readonly hotBytesMax: number;
+  /** Replication: the master's listener, or the slave's client and metadata copier (src/repl). */
+  readonly haMaster: HaMaster | null = null;
+  readonly haSlave: HaSlave | null = null;
+  readonly slaveSync: SlaveSync | null = null;
+  haPort = 0;
   /** Where traffic is counted for /metrics; null when nobody asked (tests, embedding). */
   metrics: Metrics | null = null;
 
@@ -104,6 +125,7 @@ export class Broker {
     readonly io: Io,
   ) {
     this.bootTimestampMs = io.clock.realtimeMs();
+    this.hotBytesMax = Math.floor((totalmem() * config.accessMessageInMemoryMaxRatio) / 100);
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
     this.clients = new ClientManager(config.channelExpiryMs);
@@ -120,6 +142,20 @@ export class Broker {
       },
       io,
     );
+    if (this.isSlave) {
+      this.store.replica = true;
+      this.haSlave = new HaSlave(this.store, io.clock, config.haMasterAddress);
+      this.slaveSync = new SlaveSync(this);
+    } else {
+      this.haMaster = new HaMaster(
+        this.store,
+        {
+          hostname: config.hostname, port: config.haPort, syncFlushTimeoutMs: config.store.syncFlushTimeoutMs,
+          slaveFallBehindBytesMax: config.slaveFallBehindBytesMax,
+        },
+        io.clock,
+      );
+    }
     this.timer = new TimerMessageService(this.store, config.store.dataDir, io, () => this.storeHost);
     this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
     this.queueLocks = new QueueLockTable(() => io.clock.monotonicMs());
@@ -148,9 +184,19 @@ export class Broker {
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
-    this.schedule.start();
-    this.timer.start();
-    this.transactions.start();
+    if (this.haMaster) this.haPort = this.haMaster.start();
+    if (this.isSlave) {
+      // A slave stores nothing of its own: delays, timers and check-backs run on the master.
+      this.haSlave?.start();
+      this.slaveSync?.start();
+      this.timers.push(setInterval(() => {
+        if (this.slaveSync?.masterAddr === "") void this.registerAll(); // learn the master sooner
+      }, 5_000));
+    } else {
+      this.schedule.start();
+      this.timer.start();
+      this.transactions.start();
+    }
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
     this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
@@ -158,6 +204,10 @@ export class Broker {
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
+  }
+
+  get isSlave(): boolean {
+    return this.config.brokerRole === "SLAVE";
   }
 
   private process(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
@@ -280,7 +330,7 @@ export class Broker {
       brokerName: this.config.brokerName,
       brokerAddr: this.brokerAddr,
       clusterName: this.config.clusterName,
-      haServerAddr: `${this.config.brokerIp}:${this.config.port + 1}`,
+      haServerAddr: this.isSlave ? "" : `${this.config.brokerIp}:${this.haPort}`,
       brokerId: String(this.config.brokerId),
       compressed: "false",
       bodyCrc32: "0",
@@ -290,11 +340,18 @@ export class Broker {
         try {
           const response = await this.namesrv.invoke(addr, newRequest(RequestCode.REGISTER_BROKER, header, body), 6000);
           if (response.code !== ResponseCode.SUCCESS) log.warn("register.refused", { namesrv: addr, code: response.code, remark: response.remark });
+          else if (this.isSlave) this.learnMaster(response.extFields["masterAddr"] ?? "", response.extFields["haServerAddr"] ?? "");
         } catch (error) {
           log.warnEvery(30_000, "register.failed", { namesrv: addr, error: String(error) });
         }
       }),
     );
+  }
+
+  /** A slave: the name server named its master (RocketMQ's updateMasterHAServerAddrPeriodically). */
+  private learnMaster(masterAddr: string, haServerAddr: string): void {
+    if (masterAddr !== "") this.slaveSync?.setMasterAddr(masterAddr);
+    if (haServerAddr !== "" && this.config.haMasterAddress === "") this.haSlave?.setMasterAddress(haServerAddr);
   }
 
   private async unregisterAll(): Promise<void> {
@@ -335,12 +392,17 @@ export class Broker {
     const deadline = this.io.clock.monotonicMs() + this.config.shutdownDrainMs;
     while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     this.accepting = false;
-    await this.schedule.stop();
-    await this.timer.stop();
-    this.transactions.stop();
+    this.haSlave?.stop();
+    this.slaveSync?.stop();
+    if (!this.isSlave) {
+      await this.schedule.stop();
+      await this.timer.stop();
+      this.transactions.stop();
+    }
     await this.store.shutdown();
     this.offsets.persist(true);
     await this.unregisterAll();
+    this.haMaster?.stop();
     this.server.closeConnections();
     this.namesrv.close();
   }

@@ -19,6 +19,7 @@ import { PutStatus } from "../../store/put_status.ts";
 import type { PutResult } from "../../store/message_store.ts";
 import type { Broker } from "../broker.ts";
 import { isPreparedSend } from "../transaction/half_message.ts";
+import { ReplicaStatus } from "../../repl/ha_master.ts";
 
 const log = logScoped("broker");
 
@@ -97,7 +98,21 @@ async function topicForSend(broker: Broker, header: SendHeader): Promise<TopicCo
   throw new RemotingError(ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
 }
 
+/**
+ * SYNC_MASTER: the answer's code once the slave confirmed the bytes below `end` (or did not):
+ * `code` itself, SLAVE_NOT_AVAILABLE (11) or FLUSH_SLAVE_TIMEOUT (12). A slave's verdict wins
+ * over FLUSH_DISK_TIMEOUT, as in RocketMQ. Other roles: `code`.
+ */
+async function replicated(broker: Broker, end: number, code: number): Promise<number> {
+  if (broker.config.brokerRole !== "SYNC_MASTER" || broker.haMaster === null) return code;
+  const status = await broker.haMaster.waitReplicated(end);
+  if (status === ReplicaStatus.SLAVE_NOT_AVAILABLE) return ResponseCode.SLAVE_NOT_AVAILABLE;
+  if (status === ReplicaStatus.FLUSH_SLAVE_TIMEOUT) return ResponseCode.FLUSH_SLAVE_TIMEOUT;
+  return code;
+}
+
 export async function processSend(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
+  if (broker.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send to the master of this broker name");
   const header = parseSendHeader(request);
   const problem = topicNameProblem(header.topic);
   if (problem) return newResponse(request, ResponseCode.SYSTEM_ERROR, problem);
@@ -154,12 +169,14 @@ export async function processSend(broker: Broker, connection: Connection, reques
     }
     if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
     broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
+    let code: number = ResponseCode.SUCCESS;
     if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
       // One flush covers the whole batch: wait for a put of nothing past the last record.
       const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
-      if (!flushed) return sendResponse(request, ResponseCode.FLUSH_DISK_TIMEOUT, ids.join(","), queueId, first.queueOffset);
+      if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
     }
-    return sendResponse(request, ResponseCode.SUCCESS, ids.join(","), queueId, first.queueOffset);
+    if (waitStoreMsgOk) code = await replicated(broker, last.physicalOffset + last.size, code);
+    return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
   }
 
   let message: MessageToStore = {
@@ -178,7 +195,8 @@ export async function processSend(broker: Broker, connection: Connection, reques
   const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
-  const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  if (waitStoreMsgOk) code = await replicated(broker, result.physicalOffset + result.size, code);
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
 }

@@ -162,7 +162,10 @@ export class Broker {
     this.transactions = new TransactionService(this.store, this.offsets, this.clients, io, () => this.storeHost, (message) => this.applyDelay(message), config.transaction);
     this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
     this.store.onArrival((topic, queueId, maxOffset, tagsCode) => {
-      if (topic === timerTopic) this.timer.onArrival();
+      if (this.slaveSync !== null && !this.topics.get(topic)) this.slaveSync.syncSoon();
+      if (topic === timerTopic) {
+        if (!this.isSlave) this.timer.onArrival();
+      }
       else this.pullHold.notify(topic, queueId, maxOffset, tagsCode);
     });
     this.server = new RemotingServer({

@@ -251,8 +251,8 @@ export class ClientInstance {
     return { response: await this.invoke(addr, request, requestTimeoutMs), addr };
   }
 
-  /** After a transport failure reading `topic`: refetch its route, at most once a second. */
-  private refetchRouteSoon(topic: string): void {
+  /** After a transport failure sending to or reading `topic`: refetch its route, at most once a second. */
+  refetchRouteSoon(topic: string): void {
     const now = performance.now();
     if (now - (this.routeRefetchedMs.get(topic) ?? Number.NEGATIVE_INFINITY) < 1000) return;
     this.routeRefetchedMs.set(topic, now);

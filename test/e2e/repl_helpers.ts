@@ -52,13 +52,16 @@ export async function commitLogMaxOffset(brokerAddr: string): Promise<number> {
   return Number((await runtimeInfo(brokerAddr)).commitLogMaxOffset);
 }
 
-/** Waits until the slave's commit log ends where the master's does (and returns that offset). */
+/**
+ * Waits until the slave is connected to the master and its commit log ends where the master's
+ * does (returns that offset).
+ */
 export async function waitCaughtUp(master: Broker, slave: Broker, timeoutMs = 20_000): Promise<number> {
   let offset = -1;
   await waitUntil("the slave to catch up with the master", async () => {
-    const [m, s] = await Promise.all([commitLogMaxOffset(master.brokerAddr), commitLogMaxOffset(slave.brokerAddr)]);
+    const [m, s] = await Promise.all([runtimeInfo(master.brokerAddr), commitLogMaxOffset(slave.brokerAddr)]);
     offset = s;
-    return m === s && m > 0;
+    return Number(m.haSlaveCount) > 0 && Number(m.commitLogMaxOffset) === s && s > 0;
   }, timeoutMs);
   return offset;
 }

@@ -36,10 +36,12 @@ export async function startReplBroker(options: ReplBrokerOptions): Promise<Broke
   });
 }
 
-const client = new RemotingClient();
+let client = new RemotingClient();
 
+/** Closes the helpers' connections (a test file's afterAll); later calls open new ones. */
 export function closeReplClient(): void {
   client.close();
+  client = new RemotingClient();
 }
 
 /** GET_BROKER_RUNTIME_INFO (28)'s table. */

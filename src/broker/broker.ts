@@ -102,6 +102,12 @@ export class Broker {
   readonly transactions: TransactionService;
   readonly namesrv = new RemotingClient();
   private readonly server: RemotingServer;
+  /**
+   * A master's second listener on brokerPort − 2, RocketMQ's fastListenPort ("VIP channel"): an
+   * Apache RocketMQ slave fetches topic configs there (SlaveSynchronize). Same requests as the
+   * main port; best effort (a busy port is logged, not fatal).
+   */
+  private fastServer: RemotingServer | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   readonly version: string = packageVersion;
   readonly bootTimestampMs: number;
@@ -185,6 +191,7 @@ export class Broker {
     this.transactions.load(); // before the first END_TRANSACTION can arrive
     const port = this.server.start();
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
+    if (!this.isSlave && port > 2) this.startFastServer(port - 2);
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
     if (this.haMaster) this.haPort = this.haMaster.start();
@@ -207,6 +214,23 @@ export class Broker {
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
+  }
+
+  private startFastServer(port: number): void {
+    const server = new RemotingServer({
+      hostname: this.config.hostname,
+      port,
+      frameBytesMax: this.config.frameBytesMax,
+      sendBytesMax: this.config.connectionSendBytesMax,
+      onRequest: (connection, request) => this.process(connection, request),
+      onClose: (connection) => this.clients.expire(this.io.clock.realtimeMs(), connection),
+    });
+    try {
+      server.start();
+      this.fastServer = server;
+    } catch (error) {
+      log.warn("fast_port.unavailable", { port, error: String(error) });
+    }
   }
 
   get isSlave(): boolean {
@@ -385,10 +409,12 @@ export class Broker {
 
   stopAccepting(): void {
     this.server.stopAccepting();
+    this.fastServer?.stopAccepting();
   }
 
   async shutdown(): Promise<void> {
     this.server.stopAccepting();
+    this.fastServer?.stopAccepting();
     for (const timer of this.timers) clearInterval(timer);
     this.pullHold.stop();
     this.pullHold.releaseAll();
@@ -407,6 +433,7 @@ export class Broker {
     await this.unregisterAll();
     this.haMaster?.stop();
     this.server.closeConnections();
+    this.fastServer?.closeConnections();
     this.namesrv.close();
   }
 }

@@ -44,9 +44,10 @@ export function closeReplClient(): void {
   client = new RemotingClient();
 }
 
-/** GET_BROKER_RUNTIME_INFO (28)'s table. */
+/** GET_BROKER_RUNTIME_INFO (28)'s table; empty when the broker refused (Apache RocketMQ does, for its first second). */
 export async function runtimeInfo(brokerAddr: string): Promise<Record<string, string>> {
   const response = await client.invoke(brokerAddr, newRequest(RequestCode.GET_BROKER_RUNTIME_INFO), 3000);
+  if (response.code !== 0) return {};
   return (decodeJsonBody(response.body) as { table: Record<string, string> }).table;
 }
 

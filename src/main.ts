@@ -111,7 +111,7 @@ async function run(config: Config): Promise<void> {
     );
     broker.attachMetrics(metrics, () => namesrv?.connectionCount ?? 0);
     const port = await broker.start();
-    if (broker.haMaster) process.stdout.write(`bolide ha listening on ${config.listenHost}:${broker.haPort} (${config.brokerRole})\n`);
+    if (broker.repl.master) process.stdout.write(`bolide ha listening on ${config.listenHost}:${broker.repl.haPort} (${config.brokerRole})\n`);
     process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr}, ${config.brokerRole})\n`);
   }
 

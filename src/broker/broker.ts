@@ -43,9 +43,7 @@ import { RemotingError } from "../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
 import { type MessageToStore } from "../protocol/message_record.ts";
 import type { BrokerRole } from "../config.ts";
-import { HaMaster } from "../repl/ha_master.ts";
-import { HaSlave } from "../repl/ha_slave.ts";
-import { SlaveSync } from "../repl/slave_sync.ts";
+import { Replication } from "../repl/replication.ts";
 
 const log = logScoped("broker");
 const packageVersion = packageJson.version;
@@ -54,7 +52,7 @@ export interface BrokerConfig {
   clusterName: string;
   brokerName: string;
   brokerId: number;
-  /** ASYNC_MASTER, SYNC_MASTER or SLAVE (src/repl); a slave's store only grows by replication. */
+  /** ASYNC_MASTER, SYNC_MASTER or SLAVE (src/repl/replication.ts); a slave's store only grows by replication. */
   brokerRole: BrokerRole;
   /** A master's replication listener port (haListenPort; 0 = any free port). */
   haPort: number;
@@ -102,12 +100,6 @@ export class Broker {
   readonly transactions: TransactionService;
   readonly namesrv = new RemotingClient();
   private readonly server: RemotingServer;
-  /**
-   * A master's second listener on brokerPort − 2, RocketMQ's fastListenPort ("VIP channel"): an
-   * Apache RocketMQ slave fetches topic configs there (SlaveSynchronize). Same requests as the
-   * main port; best effort (a busy port is logged, not fatal).
-   */
-  private fastServer: RemotingServer | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   readonly version: string = packageVersion;
   readonly bootTimestampMs: number;
@@ -116,13 +108,10 @@ export class Broker {
   accepting = true;
   storeHost!: HostBytes;
   brokerAddr = "";
-  /** Commit-log distance beyond which data counts as "on disk, not in memory" (40 % of RAM, RocketMQ's rule). */
+  /** Commit-log distance beyond which data counts as "on disk, not in memory" (accessMessageInMemoryMaxRatio, 40 % of RAM). */
   readonly hotBytesMax: number;
-  /** Replication: the master's listener, or the slave's client and metadata copier (src/repl). */
-  readonly haMaster: HaMaster | null = null;
-  readonly haSlave: HaSlave | null = null;
-  readonly slaveSync: SlaveSync | null = null;
-  haPort = 0;
+  /** Master/slave replication: the role's listeners and clients. */
+  readonly repl: Replication;
   /** Where traffic is counted for /metrics; null when nobody asked (tests, embedding). */
   metrics: Metrics | null = null;
 
@@ -148,29 +137,16 @@ export class Broker {
       },
       io,
     );
-    if (this.isSlave) {
-      this.store.replica = true;
-      this.haSlave = new HaSlave(this.store, io.clock, config.haMasterAddress);
-      this.slaveSync = new SlaveSync(this);
-    } else {
-      this.haMaster = new HaMaster(
-        this.store,
-        {
-          hostname: config.hostname, port: config.haPort, syncFlushTimeoutMs: config.store.syncFlushTimeoutMs,
-          slaveFallBehindBytesMax: config.slaveFallBehindBytesMax,
-        },
-        io.clock,
-      );
-    }
+    this.repl = new Replication(this, (connection, request) => this.process(connection, request));
     this.timer = new TimerMessageService(this.store, config.store.dataDir, io, () => this.storeHost);
     this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
     this.queueLocks = new QueueLockTable(() => io.clock.monotonicMs());
     this.transactions = new TransactionService(this.store, this.offsets, this.clients, io, () => this.storeHost, (message) => this.applyDelay(message), config.transaction);
     this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
     this.store.onArrival((topic, queueId, maxOffset, tagsCode) => {
-      if (this.slaveSync !== null && !this.topics.get(topic)) this.slaveSync.syncSoon();
+      this.repl.onArrival(topic);
       if (topic === timerTopic) {
-        if (!this.isSlave) this.timer.onArrival();
+        if (!this.repl.isSlave) this.timer.onArrival();
       }
       else this.pullHold.notify(topic, queueId, maxOffset, tagsCode);
     });
@@ -191,50 +167,22 @@ export class Broker {
     this.transactions.load(); // before the first END_TRANSACTION can arrive
     const port = this.server.start();
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
-    if (!this.isSlave && port > 2) this.startFastServer(port - 2);
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
-    if (this.haMaster) this.haPort = this.haMaster.start();
-    if (this.isSlave) {
-      // A slave stores nothing of its own: delays, timers and check-backs run on the master.
-      this.haSlave?.start();
-      this.slaveSync?.start();
-      this.timers.push(setInterval(() => {
-        if (this.slaveSync?.masterAddr === "") void this.registerAll(); // learn the master sooner
-      }, 5_000));
-    } else {
+    this.repl.start(port);
+    // A slave stores nothing of its own: delays, timers and check-backs run on the master.
+    if (!this.repl.isSlave) {
       this.schedule.start();
       this.timer.start();
       this.transactions.start();
+      this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
+      this.timers.push(setInterval(() => this.timer.persist(), 10_000));
     }
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
-    this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
-    this.timers.push(setInterval(() => this.timer.persist(), 10_000));
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
-  }
-
-  private startFastServer(port: number): void {
-    const server = new RemotingServer({
-      hostname: this.config.hostname,
-      port,
-      frameBytesMax: this.config.frameBytesMax,
-      sendBytesMax: this.config.connectionSendBytesMax,
-      onRequest: (connection, request) => this.process(connection, request),
-      onClose: (connection) => this.clients.expire(this.io.clock.realtimeMs(), connection),
-    });
-    try {
-      server.start();
-      this.fastServer = server;
-    } catch (error) {
-      log.warn("fast_port.unavailable", { port, error: String(error) });
-    }
-  }
-
-  get isSlave(): boolean {
-    return this.config.brokerRole === "SLAVE";
   }
 
   private process(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
@@ -357,7 +305,7 @@ export class Broker {
       brokerName: this.config.brokerName,
       brokerAddr: this.brokerAddr,
       clusterName: this.config.clusterName,
-      haServerAddr: this.isSlave ? "" : `${this.config.brokerIp}:${this.haPort}`,
+      haServerAddr: this.repl.haServerAddr(),
       brokerId: String(this.config.brokerId),
       compressed: "false",
       bodyCrc32: "0",
@@ -367,18 +315,12 @@ export class Broker {
         try {
           const response = await this.namesrv.invoke(addr, newRequest(RequestCode.REGISTER_BROKER, header, body), 6000);
           if (response.code !== ResponseCode.SUCCESS) log.warn("register.refused", { namesrv: addr, code: response.code, remark: response.remark });
-          else if (this.isSlave) this.learnMaster(response.extFields["masterAddr"] ?? "", response.extFields["haServerAddr"] ?? "");
+          else this.repl.onRegistered(response.extFields);
         } catch (error) {
           log.warnEvery(30_000, "register.failed", { namesrv: addr, error: String(error) });
         }
       }),
     );
-  }
-
-  /** A slave: the name server named its master (RocketMQ's updateMasterHAServerAddrPeriodically). */
-  private learnMaster(masterAddr: string, haServerAddr: string): void {
-    if (masterAddr !== "") this.slaveSync?.setMasterAddr(masterAddr);
-    if (haServerAddr !== "" && this.config.haMasterAddress === "") this.haSlave?.setMasterAddress(haServerAddr);
   }
 
   private async unregisterAll(): Promise<void> {
@@ -409,21 +351,20 @@ export class Broker {
 
   stopAccepting(): void {
     this.server.stopAccepting();
-    this.fastServer?.stopAccepting();
+    this.repl.stopAccepting();
   }
 
   async shutdown(): Promise<void> {
     this.server.stopAccepting();
-    this.fastServer?.stopAccepting();
+    this.repl.stopAccepting();
     for (const timer of this.timers) clearInterval(timer);
     this.pullHold.stop();
     this.pullHold.releaseAll();
     const deadline = this.io.clock.monotonicMs() + this.config.shutdownDrainMs;
     while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     this.accepting = false;
-    this.haSlave?.stop();
-    this.slaveSync?.stop();
-    if (!this.isSlave) {
+    this.repl.stopSlave();
+    if (!this.repl.isSlave) {
       await this.schedule.stop();
       await this.timer.stop();
       this.transactions.stop();
@@ -431,9 +372,8 @@ export class Broker {
     await this.store.shutdown();
     this.offsets.persist(true);
     await this.unregisterAll();
-    this.haMaster?.stop();
+    this.repl.stop();
     this.server.closeConnections();
-    this.fastServer?.closeConnections();
     this.namesrv.close();
   }
 }

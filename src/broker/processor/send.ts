@@ -19,7 +19,6 @@ import { PutStatus } from "../../store/put_status.ts";
 import type { PutResult } from "../../store/message_store.ts";
 import type { Broker } from "../broker.ts";
 import { isPreparedSend } from "../transaction/half_message.ts";
-import { ReplicaStatus } from "../../repl/ha_master.ts";
 
 const log = logScoped("broker");
 
@@ -98,21 +97,8 @@ async function topicForSend(broker: Broker, header: SendHeader): Promise<TopicCo
   throw new RemotingError(ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
 }
 
-/**
- * SYNC_MASTER: the answer's code once the slave confirmed the bytes below `end` (or did not):
- * `code` itself, SLAVE_NOT_AVAILABLE (11) or FLUSH_SLAVE_TIMEOUT (12). A slave's verdict wins
- * over FLUSH_DISK_TIMEOUT, as in RocketMQ. Other roles: `code`.
- */
-async function replicated(broker: Broker, end: number, code: number): Promise<number> {
-  if (broker.config.brokerRole !== "SYNC_MASTER" || broker.haMaster === null) return code;
-  const status = await broker.haMaster.waitReplicated(end);
-  if (status === ReplicaStatus.SLAVE_NOT_AVAILABLE) return ResponseCode.SLAVE_NOT_AVAILABLE;
-  if (status === ReplicaStatus.FLUSH_SLAVE_TIMEOUT) return ResponseCode.FLUSH_SLAVE_TIMEOUT;
-  return code;
-}
-
 export async function processSend(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
-  if (broker.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send to the master of this broker name");
+  if (broker.repl.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send to the master of this broker name");
   const header = parseSendHeader(request);
   const problem = topicNameProblem(header.topic);
   if (problem) return newResponse(request, ResponseCode.SYSTEM_ERROR, problem);
@@ -175,7 +161,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
       const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
       if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
     }
-    if (waitStoreMsgOk) code = await replicated(broker, last.physicalOffset + last.size, code);
+    if (waitStoreMsgOk) code = await broker.repl.sendCode(last.physicalOffset + last.size, code);
     return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
   }
 
@@ -196,7 +182,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(request, result.status);
   let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
-  if (waitStoreMsgOk) code = await replicated(broker, result.physicalOffset + result.size, code);
+  if (waitStoreMsgOk) code = await broker.repl.sendCode(result.physicalOffset + result.size, code);
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
 }

@@ -211,3 +211,54 @@ test(`SYNC_MASTER + SYNC_FLUSH: kill -9 the master during a send stream (seed ${
   }
   console.log(`SYNC_MASTER kill test: seed ${seed}, ${acked.length} acknowledged and verified on the slave, ${failed} failed, slave at ${slaveEnd}`);
 }, 90_000);
+
+test("slaveReadEnable: a master suggests brokerId 1 for cold pulls (accessMessageInMemoryMaxRatio 0) and the SDK then reads from the slave", async () => {
+  const { writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tempDir } = await import("./helpers.ts");
+  const { RemotingClient } = await import("../../src/net/tcp_client.ts");
+  const { newRequest } = await import("../../src/net/remoting_command.ts");
+  const conf = join(tempDir("bolide-conf-"), "broker.conf");
+  writeFileSync(conf, "slaveReadEnable=true\naccessMessageInMemoryMaxRatio=0\n");
+  const namesrv = await startNamesrv();
+  const master = await startReplBroker({ namesrvAddr: namesrv.namesrvAddr, brokerName: "broker-c", role: "ASYNC_MASTER", extraArgs: ["-c", conf] });
+  const slave = await startReplBroker({ namesrvAddr: namesrv.namesrvAddr, brokerName: "broker-c", role: "SLAVE", extraArgs: ["-c", conf] });
+  const topic = uniqueName("ColdTopic");
+  const producer = new Producer({ namesrvAddr: namesrv.namesrvAddr, producerGroup: uniqueName("ColdPG") });
+  await producer.start();
+  const sent = await sendMany(producer, topic, "c", 200);
+  await producer.shutdown();
+  await waitCaughtUp(master, slave);
+  const queueId = sent[0]!.messageQueue.queueId;
+  const probe = new RemotingClient();
+  const pull = (addr: string) => probe.invoke(addr, newRequest(11, {
+    consumerGroup: "G", topic, queueId: String(queueId), queueOffset: "0", maxMsgNums: "4", sysFlag: "0", commitOffset: "0",
+    suspendTimeoutMillis: "0", subVersion: "0",
+  }), 3000);
+  const fromMaster = await pull(master.brokerAddr);
+  expect(fromMaster.code).toBe(0);
+  expect(fromMaster.extFields["suggestWhichBrokerId"]).toBe("1");
+  await waitUntil("the slave to know the topic", async () => (await pull(slave.brokerAddr)).code === 0);
+  probe.close();
+  // The SDK follows the suggestion: after a first pull from the master, a queue is read from the
+  // slave (its /metrics count what it handed out).
+  const pulledFromSlave = async (): Promise<number> => {
+    const metrics = await (await fetch(`http://127.0.0.1:${slave.httpPort}/metrics`)).text();
+    const line = metrics.split("\n").find((text) => text.startsWith(`bolide_messages_out_total{topic="${topic}"}`));
+    return Number(line?.split(" ").at(-1) ?? 0);
+  };
+  const pulledBefore = await pulledFromSlave();
+  const consumer = new PushConsumer({ namesrvAddr: namesrv.namesrvAddr, consumerGroup: uniqueName("ColdCG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
+  const got = new Set<string>();
+  consumer.subscribe(topic, "*");
+  consumer.onMessage((message) => {
+    got.add(decoder.decode(message.body).split("-").slice(0, 2).join("-"));
+  });
+  await consumer.start();
+  try {
+    await waitUntil(`200 messages (have ${got.size})`, () => got.size >= 200, 30_000);
+  } finally {
+    await consumer.shutdown();
+  }
+  expect((await pulledFromSlave()) - pulledBefore).toBeGreaterThan(20);
+}, 60_000);

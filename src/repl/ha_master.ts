@@ -140,9 +140,11 @@ export class HaMaster {
     return count;
   }
 
-  /** For metrics and runtime info: each slave's acknowledged offset. */
-  slaveOffsets(): Array<{ slave: string; ackedOffset: number }> {
-    return [...this.connections].filter((c) => c.ackedOffset >= 0).map((c) => ({ slave: c.remote, ackedOffset: c.ackedOffset }));
+  /** Writes to slaves the socket took only part of, over the live connections (backpressure happened). */
+  get partialWrites(): number {
+    let count = 0;
+    for (const connection of this.connections) count += connection.writer.partialWrites;
+    return count;
   }
 
   /** SYNC_MASTER: resolves once a slave acknowledged every byte below `offset` (see the file comment). */

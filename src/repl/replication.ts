@@ -121,7 +121,9 @@ export class Replication {
 
   /** For GET_BROKER_RUNTIME_INFO. */
   runtimeInfo(): Record<string, string> {
-    if (this.master) return { haSlaveCount: String(this.master.slaveCount), haSlaveAckOffset: String(this.master.ackedOffset) };
+    if (this.master) {
+      return { haSlaveCount: String(this.master.slaveCount), haSlaveAckOffset: String(this.master.ackedOffset), haPartialWrites: String(this.master.partialWrites) };
+    }
     if (this.slave) return { haMasterAddress: this.slave.master, haConnected: String(this.slave.connected) };
     return {};
   }

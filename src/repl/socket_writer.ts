@@ -9,6 +9,8 @@ import type { Socket } from "bun";
 export class SocketWriter {
   private readonly queue: Uint8Array[] = [];
   private queuedBytes = 0;
+  /** Writes the socket took only part of (the drain path ran): for tests and diagnostics. */
+  partialWrites = 0;
 
   constructor(private readonly socket: Socket<unknown>) {}
 
@@ -21,6 +23,7 @@ export class SocketWriter {
     if (this.queue.length === 0) {
       const written = this.socket.write(bytes);
       if (written >= bytes.length) return;
+      this.partialWrites++;
       bytes = bytes.subarray(Math.max(0, written));
     }
     this.queue.push(bytes);

@@ -281,4 +281,5 @@ test("a slave started late catches up a 39 MiB backlog (socket backpressure, 40 
   console.log(`backlog: ${(end / 1048576).toFixed(1)} MiB caught up in ${Date.now() - startedMs} ms (slave start included)`);
   expect(end).toBeGreaterThan(39 * 1024 * 1024);
   expect(compareCommitLogs(master.dataDir, slave.dataDir, end)).toBe(end);
+  expect(Number((await runtimeInfo(master.brokerAddr)).haPartialWrites)).toBeGreaterThan(0); // the drain path ran
 }, 90_000);

@@ -63,3 +63,16 @@ test("ACL: off by default; plain_acl.yml beside the broker.conf, else in the dat
   expect(run(["-c", path]).warnings).toEqual([]);
   expect(() => run(["--acl-enable", "yes"])).toThrow(UsageError);
 });
+
+test("replication: brokerRole, brokerId, haListenPort, haMasterAddress, syncFlushTimeout", () => {
+  const master = run(["--broker-port", "20911"]).config;
+  expect([master.brokerRole, master.brokerId, master.haPort, master.haMasterAddress, master.syncFlushTimeoutMs]).toEqual(["ASYNC_MASTER", 0, 20912, "", 5000]);
+  const path = conf("brokerRole=SLAVE\nhaMasterAddress=10.0.0.1:10912\nsyncFlushTimeout=800\nslaveReadEnable=true\n");
+  const slave = run(["-c", path]).config;
+  expect([slave.brokerRole, slave.brokerId, slave.haMasterAddress, slave.syncFlushTimeoutMs, slave.slaveReadEnable]).toEqual(["SLAVE", 1, "10.0.0.1:10912", 800, true]);
+  expect(run([], { BOLIDE_BROKER_ROLE: "sync_master", BOLIDE_HA_PORT: "7000" }).config).toMatchObject({ brokerRole: "SYNC_MASTER", haPort: 7000 });
+  expect(run(["--broker-id", "2"]).config.brokerRole).toBe("SLAVE"); // an id above 0 is a slave's
+  expect(() => run(["--broker-role", "SYNC_MASTER", "--broker-id", "1"])).toThrow(UsageError);
+  expect(() => run(["--broker-role", "LEADER"])).toThrow(UsageError);
+  expect(() => run(["--ha-master-address", "nowhere"])).toThrow(UsageError);
+});

@@ -9,6 +9,8 @@ import { messageDelayLevelDefault, parseDelayLevels } from "./broker/schedule/de
 import { frameBytesMaxDefault } from "./net/frame.ts";
 
 export type Role = "all" | "namesrv" | "broker";
+/** RocketMQ's brokerRole: masters have brokerId 0 and stream their commit log to slaves (src/repl). */
+export type BrokerRole = "ASYNC_MASTER" | "SYNC_MASTER" | "SLAVE";
 
 export interface Config {
   role: Role;
@@ -20,6 +22,17 @@ export interface Config {
   brokerName: string;
   clusterName: string;
   brokerId: number;
+  brokerRole: BrokerRole;
+  /** The master's replication listener (haListenPort); default broker port + 1. */
+  haPort: number;
+  /** A slave's master HA address (haMasterAddress, host:port); "" = learn it from the name server. */
+  haMasterAddress: string;
+  /** SYNC_FLUSH and SYNC_MASTER: how long a send waits for the flush or the slave (syncFlushTimeout). */
+  syncFlushTimeoutMs: number;
+  /** Masters suggest (suggestWhichBrokerId 1) and slaves keep suggesting slave reads (slaveReadEnable). */
+  slaveReadEnable: boolean;
+  /** Percent of RAM: a pull further behind the log's end than this is "cold" (accessMessageInMemoryMaxRatio). */
+  accessMessageInMemoryMaxRatio: number;
   brokerIp: string;
   flush: "sync" | "async";
   autoCreateTopicEnable: boolean;
@@ -63,7 +76,11 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --namesrv-addr H:P[;H:P...]    name servers the broker registers with (default 127.0.0.1:<namesrv-port>)
   --broker-name NAME             (default broker-a)
   --cluster NAME                 (default DefaultCluster)
-  --broker-id N                  0 = master (default 0)
+  --broker-id N                  0 = master (default 0; 1 when --broker-role SLAVE)
+  --broker-role ROLE             ASYNC_MASTER, SYNC_MASTER or SLAVE (default ASYNC_MASTER)
+  --ha-port N                    replication port of a master (default broker port + 1)
+  --ha-master-address H:P        a slave's master HA address (default: learned from the name server)
+  --sync-flush-timeout-ms N      SYNC_FLUSH / SYNC_MASTER wait before FLUSH_*_TIMEOUT (default 5000)
   --broker-ip IP                 address clients use to reach the broker (default: first non-loopback IPv4)
   --listen-host HOST             address to listen on (default 0.0.0.0)
   --flush sync|async             SYNC_FLUSH acknowledges after fsync (default async)
@@ -138,7 +155,7 @@ export function parseBrokerConf(text: string): Map<string, string> {
 /** Every string flag; each can also be set as BOLIDE_<NAME> (envNameOf). */
 const stringFlagNames = [
   "role", "data-dir", "namesrv-port", "broker-port", "namesrv-addr", "broker-name", "cluster", "broker-id", "broker-ip",
-  "listen-host", "flush", "auto-create-topic", "default-topic-queue-nums", "commitlog-file-bytes", "message-bytes-max",
+  "broker-role", "ha-port", "ha-master-address", "sync-flush-timeout-ms", "listen-host", "flush", "auto-create-topic", "default-topic-queue-nums", "commitlog-file-bytes", "message-bytes-max",
   "frame-bytes-max", "message-delay-level", "file-reserved-hours", "http-port", "delete-when", "disk-max-used-ratio",
   "acl-enable", "acl-file", "log-level", "config",
 ];
@@ -149,6 +166,7 @@ export const knownBrokerConfKeys = new Set([
   "flushDiskType", "autoCreateTopicEnable", "defaultTopicQueueNums", "mappedFileSizeCommitLog", "mapedFileSizeCommitLog",
   "maxMessageSize", "messageDelayLevel", "fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio", "transactionTimeOut",
   "transactionCheckInterval", "transactionCheckMax", "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio", "aclEnable", "aclFile",
+  "haListenPort", "haMasterAddress", "syncFlushTimeout", "slaveReadEnable", "accessMessageInMemoryMaxRatio",
 ]);
 
 export type ParseResult = { kind: "run"; config: Config; warnings: string[] } | { kind: "help" } | { kind: "version" };
@@ -179,6 +197,10 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
         cluster: { type: "string" },
         "broker-id": { type: "string" },
         "broker-ip": { type: "string" },
+        "broker-role": { type: "string" },
+        "ha-port": { type: "string" },
+        "ha-master-address": { type: "string" },
+        "sync-flush-timeout-ms": { type: "string" },
         "listen-host": { type: "string" },
         flush: { type: "string" },
         "auto-create-topic": { type: "string" },
@@ -245,9 +267,18 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
     else if (lower === "async" || lower === "async_flush") flush = "async";
     else throw new UsageError(`--flush: expected sync or async, got ${flushText}`);
   }
-  const brokerRole = file.get("brokerRole");
   let brokerId = parseIntIn(pick(flags["broker-id"], "brokerId") ?? "0", "--broker-id", 0, 1024);
-  if (brokerRole?.toUpperCase() === "SLAVE" && brokerId === 0) brokerId = 1;
+  // No role given: a brokerId above 0 is a slave's (RocketMQ: masters are 0, slaves ≥ 1).
+  const roleUpper = (pick(flags["broker-role"], "brokerRole") ?? (brokerId > 0 ? "SLAVE" : "ASYNC_MASTER")).trim().toUpperCase();
+  if (roleUpper !== "ASYNC_MASTER" && roleUpper !== "SYNC_MASTER" && roleUpper !== "SLAVE") {
+    throw new UsageError(`--broker-role: expected ASYNC_MASTER, SYNC_MASTER or SLAVE, got ${roleUpper}`);
+  }
+  const brokerRole: BrokerRole = roleUpper;
+  if (brokerRole === "SLAVE" && brokerId === 0) brokerId = 1;
+  if (brokerRole !== "SLAVE" && brokerId !== 0) throw new UsageError(`--broker-id: a master (${brokerRole}) has brokerId 0, got ${brokerId}`);
+  const haPort = parseIntIn(pick(flags["ha-port"], "haListenPort") ?? String(brokerPort === 0 ? 0 : brokerPort + 1), "--ha-port", 0, 65535);
+  const haMasterAddress = pick(flags["ha-master-address"], "haMasterAddress") ?? "";
+  if (haMasterAddress !== "" && !/^[^:]+:\d+$/.test(haMasterAddress)) throw new UsageError(`--ha-master-address: not host:port: ${haMasterAddress}`);
 
   const logLevel = flags["log-level"] ?? "warn";
   if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) throw new UsageError(`--log-level: unknown level ${logLevel}`);
@@ -286,6 +317,12 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       brokerName: pick(flags["broker-name"], "brokerName") ?? "broker-a",
       clusterName: pick(flags.cluster, "brokerClusterName") ?? "DefaultCluster",
       brokerId,
+      brokerRole,
+      haPort,
+      haMasterAddress,
+      syncFlushTimeoutMs: parseIntIn(pick(flags["sync-flush-timeout-ms"], "syncFlushTimeout") ?? "5000", "--sync-flush-timeout-ms", 1, 600_000),
+      slaveReadEnable: parseBool(file.get("slaveReadEnable") ?? "false", "slaveReadEnable"),
+      accessMessageInMemoryMaxRatio: parseIntIn(file.get("accessMessageInMemoryMaxRatio") ?? "40", "accessMessageInMemoryMaxRatio", 0, 100),
       brokerIp: pick(flags["broker-ip"], "brokerIP1") ?? defaultBrokerIp(),
       flush,
       autoCreateTopicEnable: parseBool(pick(flags["auto-create-topic"], "autoCreateTopicEnable") ?? "true", "--auto-create-topic"),

@@ -90,6 +90,12 @@ async function run(config: Config): Promise<void> {
         clusterName: config.clusterName,
         brokerName: config.brokerName,
         brokerId: config.brokerId,
+        brokerRole: config.brokerRole,
+        haPort: config.haPort,
+        haMasterAddress: config.haMasterAddress,
+        slaveFallBehindBytesMax: 256 * 1024 * 1024,
+        slaveReadEnable: config.slaveReadEnable,
+        accessMessageInMemoryMaxRatio: config.accessMessageInMemoryMaxRatio,
         brokerIp: config.brokerIp,
         hostname: config.listenHost,
         port: config.brokerPort,
@@ -117,7 +123,7 @@ async function run(config: Config): Promise<void> {
           messageBodyBytesMax: config.messageBodyBytesMax,
           flush: config.flush,
           flushIntervalMs: 500,
-          syncFlushTimeoutMs: 5_000,
+          syncFlushTimeoutMs: config.syncFlushTimeoutMs,
           pullBytesMax: 256 * 1024,
           fileReservedMs: config.fileReservedHours * 3_600_000,
           deleteWhen: config.deleteWhen,
@@ -133,7 +139,8 @@ async function run(config: Config): Promise<void> {
     broker.acl = acl;
     aclFile?.start();
     const port = await broker.start();
-    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
+    if (broker.repl.master) process.stdout.write(`bolide ha listening on ${config.listenHost}:${broker.repl.haPort} (${config.brokerRole})\n`);
+    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr}, ${config.brokerRole})\n`);
   }
 
   const throughput = new ThroughputSampler(metrics.totals, () => Date.now());

@@ -43,6 +43,8 @@ import { RemotingError } from "../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property } from "../protocol/message_properties.ts";
 import { type MessageToStore } from "../protocol/message_record.ts";
 import type { AclValidator } from "../security/acl.ts";
+import type { BrokerRole } from "../config.ts";
+import { Replication } from "../repl/replication.ts";
 
 const log = logScoped("broker");
 const packageVersion = packageJson.version;
@@ -51,6 +53,18 @@ export interface BrokerConfig {
   clusterName: string;
   brokerName: string;
   brokerId: number;
+  /** ASYNC_MASTER, SYNC_MASTER or SLAVE (src/repl/replication.ts); a slave's store only grows by replication. */
+  brokerRole: BrokerRole;
+  /** A master's replication listener port (haListenPort; 0 = any free port). */
+  haPort: number;
+  /** A slave's master HA address; "" = the one the name server returns at registration. */
+  haMasterAddress: string;
+  /** RocketMQ's haSlaveFallbehindMax: a SYNC_MASTER's slave further behind counts as unavailable. */
+  slaveFallBehindBytesMax: number;
+  /** suggestWhichBrokerId 1 for cold pulls (slaveReadEnable). */
+  slaveReadEnable: boolean;
+  /** Percent of RAM behind the log's end beyond which data is cold (accessMessageInMemoryMaxRatio). */
+  accessMessageInMemoryMaxRatio: number;
   /** The address clients reach this broker at; registered with the name servers and stored in records. */
   brokerIp: string;
   hostname: string;
@@ -97,8 +111,10 @@ export class Broker {
   accepting = true;
   storeHost!: HostBytes;
   brokerAddr = "";
-  /** Commit-log distance beyond which data counts as "on disk, not in memory" (40 % of RAM, RocketMQ's rule). */
-  readonly hotBytesMax = Math.floor(totalmem() * 0.4);
+  /** Commit-log distance beyond which data counts as "on disk, not in memory" (accessMessageInMemoryMaxRatio, 40 % of RAM). */
+  readonly hotBytesMax: number;
+  /** Master/slave replication: the role's listeners and clients. */
+  readonly repl: Replication;
   /** Where traffic is counted for /metrics; null when nobody asked (tests, embedding). */
   metrics: Metrics | null = null;
   /** RocketMQ's plain ACL, checked before every request is routed; null when off (aclEnable). */
@@ -109,6 +125,7 @@ export class Broker {
     readonly io: Io,
   ) {
     this.bootTimestampMs = io.clock.realtimeMs();
+    this.hotBytesMax = Math.floor((totalmem() * config.accessMessageInMemoryMaxRatio) / 100);
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
     this.clients = new ClientManager(config.channelExpiryMs, (group, clientId) => {
@@ -128,13 +145,17 @@ export class Broker {
       },
       io,
     );
+    this.repl = new Replication(this, (connection, request) => this.process(connection, request));
     this.timer = new TimerMessageService(this.store, config.store.dataDir, io, () => this.storeHost);
     this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
     this.queueLocks = new QueueLockTable(() => io.clock.monotonicMs());
     this.transactions = new TransactionService(this.store, this.offsets, this.clients, io, () => this.storeHost, (message) => this.applyDelay(message), config.transaction);
     this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
     this.store.onArrival((topic, queueId, maxOffset, tagsCode) => {
-      if (topic === timerTopic) this.timer.onArrival();
+      this.repl.onArrival(topic);
+      if (topic === timerTopic) {
+        if (!this.repl.isSlave) this.timer.onArrival();
+      }
       else this.pullHold.notify(topic, queueId, maxOffset, tagsCode);
     });
     this.server = new RemotingServer({
@@ -156,13 +177,17 @@ export class Broker {
     this.brokerAddr = `${this.config.brokerIp}:${port}`;
     this.storeHost = hostBytes(this.config.brokerIp, port);
     this.pullHold.start();
-    this.schedule.start();
-    this.timer.start();
-    this.transactions.start();
+    this.repl.start(port);
+    // A slave stores nothing of its own: delays, timers and check-backs run on the master.
+    if (!this.repl.isSlave) {
+      this.schedule.start();
+      this.timer.start();
+      this.transactions.start();
+      this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
+      this.timers.push(setInterval(() => this.timer.persist(), 10_000));
+    }
     this.timers.push(setInterval(() => void this.registerAll(), this.config.registerIntervalMs));
     this.timers.push(setInterval(() => this.offsets.persist(), this.config.offsetPersistIntervalMs));
-    this.timers.push(setInterval(() => this.schedule.persist(), 10_000));
-    this.timers.push(setInterval(() => this.timer.persist(), 10_000));
     this.timers.push(setInterval(() => this.clients.expire(this.io.clock.realtimeMs()), 10_000));
     await this.registerAll();
     return port;
@@ -295,7 +320,7 @@ export class Broker {
       brokerName: this.config.brokerName,
       brokerAddr: this.brokerAddr,
       clusterName: this.config.clusterName,
-      haServerAddr: `${this.config.brokerIp}:${this.config.port + 1}`,
+      haServerAddr: this.repl.haServerAddr(),
       brokerId: String(this.config.brokerId),
       compressed: "false",
       bodyCrc32: "0",
@@ -305,6 +330,7 @@ export class Broker {
         try {
           const response = await this.namesrv.invoke(addr, newRequest(RequestCode.REGISTER_BROKER, header, body), 6000);
           if (response.code !== ResponseCode.SUCCESS) log.warn("register.refused", { namesrv: addr, code: response.code, remark: response.remark });
+          else this.repl.onRegistered(response.extFields);
         } catch (error) {
           log.warnEvery(30_000, "register.failed", { namesrv: addr, error: String(error) });
         }
@@ -340,22 +366,28 @@ export class Broker {
 
   stopAccepting(): void {
     this.server.stopAccepting();
+    this.repl.stopAccepting();
   }
 
   async shutdown(): Promise<void> {
     this.server.stopAccepting();
+    this.repl.stopAccepting();
     for (const timer of this.timers) clearInterval(timer);
     this.pullHold.stop();
     this.pullHold.releaseAll();
     const deadline = this.io.clock.monotonicMs() + this.config.shutdownDrainMs;
     while (this.inFlight > 0 && this.io.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     this.accepting = false;
-    await this.schedule.stop();
-    await this.timer.stop();
-    this.transactions.stop();
+    this.repl.stopSlave();
+    if (!this.repl.isSlave) {
+      await this.schedule.stop();
+      await this.timer.stop();
+      this.transactions.stop();
+    }
     await this.store.shutdown();
     this.offsets.persist(true);
     await this.unregisterAll();
+    this.repl.stop();
     this.server.closeConnections();
     this.namesrv.close();
   }

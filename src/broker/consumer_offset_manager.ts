@@ -51,6 +51,16 @@ export class ConsumerOffsetManager {
     return [...this.table.keys()].filter((key) => key.endsWith(`@${group}`)).map((key) => key.slice(0, key.length - group.length - 1));
   }
 
+  /** A slave: the master's offsets win for every queue it has (RocketMQ's putAll); others stay. */
+  mergeFromMaster(offsetTable: Record<string, Record<string, number>>): void {
+    for (const [key, byQueue] of Object.entries(offsetTable)) {
+      let offsets = this.table.get(key);
+      if (!offsets) this.table.set(key, (offsets = new Map()));
+      for (const [queueId, offset] of Object.entries(byQueue)) offsets.set(Number(queueId), Number(offset));
+    }
+    this.dirty = true;
+  }
+
   deleteTopic(topic: string): void {
     for (const key of [...this.table.keys()]) if (key.startsWith(`${topic}@`)) this.table.delete(key);
     this.dirty = true;

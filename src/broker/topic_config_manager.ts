@@ -62,6 +62,20 @@ export class TopicConfigManager {
     return deleted;
   }
 
+  /**
+   * A slave: the master's topics and data version replace ours (RocketMQ's SlaveSynchronize);
+   * persisted. Returns whether anything changed.
+   */
+  replaceFromMaster(table: Record<string, TopicConfig>, dataVersion: DataVersion | undefined): boolean {
+    const before = jsonText(this.topics);
+    this.topics.clear();
+    for (const config of Object.values(table)) this.topics.set(config.topicName, config);
+    if (dataVersion) this.dataVersion = dataVersion;
+    const changed = before !== jsonText(this.topics);
+    this.persist();
+    return changed;
+  }
+
   private bump(): void {
     this.dataVersion = { counter: this.dataVersion.counter + 1, timestamp: this.io.clock.realtimeMs() };
     this.persist();

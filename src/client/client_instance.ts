@@ -7,7 +7,13 @@
  * - route(topic) answers from the cache once a route was fetched; refreshRoutes() (the owner calls
  *   it every routeRefreshIntervalMs) refetches every cached topic and keeps the old route when a
  *   lookup fails. Name servers are tried in turn, starting with the last one that answered.
- * - Broker requests go to the master (brokerId 0) of the named broker; an unknown broker name or
+ * - Sends and most broker requests go to the master (brokerId 0) of the named broker. Pulls go to
+ *   the brokerId the last pull of that queue was told (suggestWhichBrokerId), else the master,
+ *   else any slave of the name; consumer offsets to the master, else a slave (as the Java
+ *   client's findBrokerAddressInSubscribe / findBrokerAddressInAdmin), so consumers go on
+ *   reading a dead master's queues from its slave. A pull that fails in transport refetches the
+ *   topic's route (at most once a second), so a master the name server dropped is noticed at once.
+ * - An unknown broker name or
  *   a transport failure (connect, timeout, connection lost) throws MQClientError; an unexpected
  *   response code throws MQBrokerError. Expected "nothing there" answers are results, not errors.
  * - Oneway requests (UPDATE_CONSUMER_OFFSET) never throw; failures are logged.
@@ -87,20 +93,23 @@ export function parseNamesrvAddrs(namesrvAddr: string): string[] {
 
 /** Queues to send to: writable queues of brokers with a master, sorted by broker name. */
 export function publishQueues(topic: string, route: TopicRoute): MessageQueue[] {
-  return routeQueues(topic, route, Perm.WRITE, (queueData) => queueData.writeQueueNums);
+  return routeQueues(topic, route, Perm.WRITE, (queueData) => queueData.writeQueueNums, true);
 }
 
-/** Queues to consume: readable queues of brokers with a master, sorted as rebalancing needs. */
+/** Queues to consume: readable queues of brokers with any live address (a slave serves reads), sorted as rebalancing needs. */
 export function subscribeQueues(topic: string, route: TopicRoute): MessageQueue[] {
-  return routeQueues(topic, route, Perm.READ, (queueData) => queueData.readQueueNums);
+  return routeQueues(topic, route, Perm.READ, (queueData) => queueData.readQueueNums, false);
 }
 
-function routeQueues(topic: string, route: TopicRoute, perm: number, count: (queueData: QueueData) => number): MessageQueue[] {
+function routeQueues(
+  topic: string, route: TopicRoute, perm: number, count: (queueData: QueueData) => number, masterOnly: boolean,
+): MessageQueue[] {
   const queues: MessageQueue[] = [];
   for (const queueData of route.queueDatas) {
     if ((queueData.perm & perm) === 0) continue;
     const broker = route.brokerDatas.find((data) => data.brokerName === queueData.brokerName);
-    if (broker?.brokerAddrs["0"] === undefined) continue;
+    if (!broker) continue;
+    if (masterOnly ? broker.brokerAddrs["0"] === undefined : Object.keys(broker.brokerAddrs).length === 0) continue;
     for (let queueId = 0; queueId < count(queueData); queueId++) queues.push({ topic, brokerName: queueData.brokerName, queueId });
   }
   return queues.sort(compareMessageQueues);
@@ -121,8 +130,14 @@ export class ClientInstance {
   private readonly routes = new Map<string, TopicRoute>();
   /** brokerName → master address, from every route fetched. */
   private readonly masters = new Map<string, string>();
+  /** brokerName → brokerId → address, as the newest route naming the broker listed them. */
+  private readonly brokerAddrs = new Map<string, Record<string, string>>();
+  /** "topic@brokerName@queueId" → the brokerId the last pull was told to use next. */
+  private readonly pullFrom = new Map<string, number>();
+  /** topic → when a failed pull last refetched its route (monotonic ms). */
+  private readonly routeRefetchedMs = new Map<string, number>();
   private closed = false;
-  /** Grows whenever a broker's master address is learned or changes: time to heartbeat it. */
+  /** Grows whenever a broker's master (or a new slave) address is learned or changes: time to heartbeat it. */
   mastersVersion = 0;
 
   /** `credentials`: every request is signed with them (RocketMQ's ACL, src/security/sign.ts). */
@@ -166,8 +181,18 @@ export class ClientInstance {
     const route = parseRoute(response.body);
     this.routes.set(topic, route);
     for (const broker of route.brokerDatas) {
+      const known = this.brokerAddrs.get(broker.brokerName);
+      if (known === undefined || JSON.stringify(known) !== JSON.stringify(broker.brokerAddrs)) {
+        this.brokerAddrs.set(broker.brokerName, { ...broker.brokerAddrs });
+        if (Object.keys(broker.brokerAddrs).some((id) => id !== "0" && known?.[id] !== broker.brokerAddrs[id])) this.mastersVersion++; // a new slave: heartbeat it
+      }
       const master = broker.brokerAddrs["0"];
-      if (master === undefined || this.masters.get(broker.brokerName) === master) continue;
+      if (master === undefined) {
+        // The name server dropped this master (its slaves still serve reads).
+        this.masters.delete(broker.brokerName);
+        continue;
+      }
+      if (this.masters.get(broker.brokerName) === master) continue;
       this.masters.set(broker.brokerName, master);
       this.mastersVersion++;
     }
@@ -201,6 +226,39 @@ export class ClientInstance {
 
   private async invokeBroker(brokerName: string, request: RemotingCommand, timeoutMs = requestTimeoutMs): Promise<RemotingCommand> {
     return this.invoke(this.masterAddr(brokerName), request, timeoutMs);
+  }
+
+  /**
+   * The address to read `brokerName` from: brokerId `preferredId`, else the master, else the
+   * lowest-numbered slave (Java's findBrokerAddressInSubscribe with onlyThisBroker false).
+   */
+  readAddr(brokerName: string, preferredId = 0): { addr: string; brokerId: number } {
+    const addrs = this.brokerAddrs.get(brokerName);
+    if (addrs) {
+      for (const id of [preferredId, 0]) {
+        const addr = addrs[String(id)];
+        if (addr !== undefined) return { addr, brokerId: id };
+      }
+      const ids = Object.keys(addrs).map(Number).sort((a, b) => a - b);
+      if (ids.length > 0) return { addr: addrs[String(ids[0])]!, brokerId: ids[0]! };
+    }
+    const master = this.masters.get(brokerName);
+    if (master !== undefined) return { addr: master, brokerId: 0 };
+    throw new MQClientError(`no address for broker ${brokerName}`);
+  }
+
+  /** Consumer offsets: the master, else a slave (Java's findBrokerAddressInAdmin). */
+  private async invokeOffsets(brokerName: string, request: RemotingCommand): Promise<{ response: RemotingCommand; addr: string }> {
+    const { addr } = this.readAddr(brokerName, 0);
+    return { response: await this.invoke(addr, request, requestTimeoutMs), addr };
+  }
+
+  /** After a transport failure sending to or reading `topic`: refetch its route, at most once a second. */
+  refetchRouteSoon(topic: string): void {
+    const now = performance.now();
+    if (now - (this.routeRefetchedMs.get(topic) ?? Number.NEGATIVE_INFINITY) < 1000) return;
+    this.routeRefetchedMs.set(topic, now);
+    this.fetchRoute(topic).catch((error: unknown) => log.warnEvery(30_000, "route.refresh_failed", { topic, error: String(error) }));
   }
 
   /**
@@ -240,9 +298,9 @@ export class ClientInstance {
   /** QUERY_CONSUMER_OFFSET (14); null when the broker has none (QUERY_NOT_FOUND, 22). */
   async queryConsumerOffset(consumerGroup: string, mq: MessageQueue): Promise<number | null> {
     const request = newRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup, topic: mq.topic, queueId: String(mq.queueId) });
-    const response = await this.invokeBroker(mq.brokerName, request);
+    const { response, addr } = await this.invokeOffsets(mq.brokerName, request);
     if (response.code === ResponseCode.QUERY_NOT_FOUND) return null;
-    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark ?? "", this.masterAddr(mq.brokerName));
+    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark ?? "", addr);
     const offset = Number(response.extFields["offset"] ?? -1);
     return offset >= 0 ? offset : null;
   }
@@ -251,7 +309,7 @@ export class ClientInstance {
   updateConsumerOffset(consumerGroup: string, mq: MessageQueue, offset: number): void {
     let addr: string;
     try {
-      addr = this.masterAddr(mq.brokerName);
+      addr = this.readAddr(mq.brokerName, 0).addr;
     } catch (error) {
       log.warnEvery(10_000, "offset.update_failed", { mq, error: String(error) });
       return;
@@ -279,31 +337,47 @@ export class ClientInstance {
   /** GET_CONSUMER_LIST_BY_GROUP (38) from a broker serving `topic`; null when it knows none. */
   async consumerIdList(consumerGroup: string, topic: string): Promise<string[] | null> {
     const route = await this.route(topic);
-    const broker = route.brokerDatas.find((data) => data.brokerAddrs["0"] !== undefined);
+    // A master if any is up, else a slave (consumers heartbeat slaves too, as Java's do).
+    const broker = route.brokerDatas.find((data) => data.brokerAddrs["0"] !== undefined) ?? route.brokerDatas.find((data) => Object.keys(data.brokerAddrs).length > 0);
     if (!broker) return null;
-    const response = await this.invoke(broker.brokerAddrs["0"]!, newRequest(RequestCode.GET_CONSUMER_LIST_BY_GROUP, { consumerGroup }), requestTimeoutMs);
+    const addr = broker.brokerAddrs["0"] ?? Object.values(broker.brokerAddrs)[0]!;
+    const response = await this.invoke(addr, newRequest(RequestCode.GET_CONSUMER_LIST_BY_GROUP, { consumerGroup }), requestTimeoutMs);
     if (response.code !== ResponseCode.SUCCESS) return null;
     const body = decodeJsonBody(response.body) as { consumerIdList?: unknown } | null;
     return Array.isArray(body?.consumerIdList) ? body.consumerIdList.filter((id): id is string => typeof id === "string") : null;
   }
 
-  /** PULL_MESSAGE (11) from the queue's master. */
+  /** PULL_MESSAGE (11) from the broker the last pull of this queue suggested (see readAddr). */
   async pull(pull: PullRequest, timeoutMs: number): Promise<PullResponse> {
+    const queueKey = `${pull.mq.topic}@${pull.mq.brokerName}@${pull.mq.queueId}`;
+    const { addr, brokerId } = this.readAddr(pull.mq.brokerName, this.pullFrom.get(queueKey) ?? 0);
+    // A slave does not take commit offsets from pulls (Java clears the flag too).
+    const sysFlag = brokerId === 0 ? pull.sysFlag : pull.sysFlag & ~PullSysFlag.COMMIT_OFFSET;
     const request = newRequest(RequestCode.PULL_MESSAGE, {
       consumerGroup: pull.consumerGroup,
       topic: pull.mq.topic,
       queueId: String(pull.mq.queueId),
       queueOffset: String(pull.queueOffset),
       maxMsgNums: String(pull.maxMsgNums),
-      sysFlag: String(pull.sysFlag),
+      sysFlag: String(sysFlag),
       commitOffset: String(pull.commitOffset),
       suspendTimeoutMillis: String(pull.suspendTimeoutMillis),
       subscription: pull.subscription,
       subVersion: String(pull.subVersion),
       expressionType: pull.expressionType ?? "TAG",
     });
-    const response = await this.invokeBroker(pull.mq.brokerName, request, timeoutMs);
+    let response: RemotingCommand;
+    try {
+      response = await this.invoke(addr, request, timeoutMs);
+    } catch (error) {
+      this.pullFrom.delete(queueKey);
+      this.refetchRouteSoon(pull.mq.topic);
+      throw error;
+    }
     const ext = response.extFields;
+    const suggested = Number(ext["suggestWhichBrokerId"] ?? 0);
+    if (Number.isSafeInteger(suggested) && suggested > 0) this.pullFrom.set(queueKey, suggested);
+    else this.pullFrom.delete(queueKey);
     switch (response.code) {
       case ResponseCode.SUCCESS:
       case ResponseCode.PULL_NOT_FOUND:
@@ -317,15 +391,17 @@ export class ClientInstance {
           messages: response.code === ResponseCode.SUCCESS && response.body ? decodePulledMessages(response.body, pull.mq.brokerName) : [],
         };
       default:
-        throw new MQBrokerError(response.code, response.remark ?? "", this.masterAddr(pull.mq.brokerName));
+        throw new MQBrokerError(response.code, response.remark ?? "", addr);
     }
   }
 
-  /** HEART_BEAT (34) to every master this instance knows of; failures are logged. */
+  /** HEART_BEAT (34) to every master this instance knows of, and to slaves when it has consumers (they may read from them); failures are logged. */
   async heartbeatAll(data: HeartbeatData): Promise<void> {
     const body = encodeJsonBody(data);
+    const addrs = new Set(this.masterAddrs());
+    if (data.consumerDataSet.length > 0) for (const byId of this.brokerAddrs.values()) for (const addr of Object.values(byId)) addrs.add(addr);
     await Promise.all(
-      this.masterAddrs().map(async (addr) => {
+      [...addrs].map(async (addr) => {
         try {
           const response = await this.invoke(addr, newRequest(RequestCode.HEART_BEAT, {}, body), requestTimeoutMs);
           if (response.code !== ResponseCode.SUCCESS) log.warnEvery(30_000, "heartbeat.refused", { addr, code: response.code, remark: response.remark });

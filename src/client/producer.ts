@@ -7,7 +7,8 @@
  *   FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE: stored on the master, durability not confirmed).
  *   On a transport failure or a retryable broker code (TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE,
  *   SYSTEM_ERROR, NO_PERMISSION, …) it retries up to retryTimesWhenSendFailed more times,
- *   preferring a queue on another broker, all within sendMsgTimeoutMs; then it rejects with
+ *   preferring a queue on another broker, all within sendMsgTimeoutMs (a transport failure also
+ *   refetches the topic's route, so a master the name server dropped stops being chosen); then it rejects with
  *   MQClientError (cause: the last failure). Other broker codes reject at once (MQBrokerError).
  * - Every message gets a client id (property UNIQ_KEY, 32 hex chars) kept across retries; it is
  *   SendResult.msgId and what consumers see as msgId.
@@ -220,6 +221,9 @@ export class Producer {
         lastError = error;
         if (mq) lastBroker = mq.brokerName;
         if (error instanceof MQBrokerError && !retryableCodes.has(error.code)) throw error;
+        // A broker that cannot be reached may be gone: the name server's route will say (it drops a
+        // master whose connection closed), so the next sends skip it.
+        if (!(error instanceof MQBrokerError)) instance.refetchRouteSoon(encoded.topic);
         log.debug("send.retry", { topic: encoded.topic, attempt, error: String(error) });
       }
     }

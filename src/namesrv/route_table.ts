@@ -100,7 +100,9 @@ export class RouteTable {
       names?.delete(brokerName);
       if (names && names.size === 0) this.clusterAddrTable.delete(clusterName);
     }
-    if (!brokerData || !brokerData.brokerAddrs.has(0)) {
+    // Queues stay while any broker of the name lives: consumers read a dead master's queues from
+    // its slaves (RocketMQ removes them only with the last address).
+    if (!this.brokerAddrTable.has(brokerName)) {
       for (const [topic, byBroker] of this.topicQueueTable) {
         if (byBroker.delete(brokerName) && byBroker.size === 0) this.topicQueueTable.delete(topic);
       }

@@ -155,6 +155,55 @@ export class CommitLog {
     return { physicalOffset, size: sizes.total };
   }
 
+  /**
+   * Replication (a slave): writes `bytes` — a master's commit log from `offset` on, as it is on
+   * the master's disk, records cut anywhere, blank end-of-file markers included — at `offset`,
+   * which must be this log's end (or, for an empty log, the start of a file). Files roll at the
+   * same boundaries as the master's because the bytes fill each file to its end. Nothing is
+   * checked here: the reput walk (MessageStore.dispatchReplicated) parses what arrived.
+   * Returns false, writing nothing, when `offset` does not continue this log.
+   */
+  appendRaw(offset: number, bytes: Uint8Array): boolean {
+    if (this.files.length === 0) {
+      if (offset % this.fileBytes !== 0) return false;
+    } else if (offset !== this.maxOffset) {
+      return false;
+    }
+    let written = 0;
+    while (written < bytes.length) {
+      let file = this.files.at(-1);
+      if (!file || file.isFull) {
+        file = MappedFile.open(this.dir, file ? file.endOffset : offset, this.fileBytes, this.mapper, true);
+        this.files.push(file);
+        log.info("commit_log.roll", { fromOffset: file.fromOffset, fileBytes: this.fileBytes, replicated: true });
+      }
+      const chunk = Math.min(bytes.length - written, this.fileBytes - file.wrotePosition);
+      file.bytes.set(bytes.subarray(written, written + chunk), file.wrotePosition);
+      file.wrotePosition += chunk;
+      written += chunk;
+    }
+    return true;
+  }
+
+  /**
+   * Replication (the master): a view of at most `bytesMax` bytes from `offset`, within one file
+   * and below maxOffset; empty when there is nothing past `offset`, null when `offset` is not in
+   * the log (below minOffset, or past the end).
+   */
+  readRaw(offset: number, bytesMax: number): Uint8Array | null {
+    if (offset === this.maxOffset) return new Uint8Array(0);
+    const file = this.fileAt(offset);
+    if (!file) return null;
+    const at = offset - file.fromOffset;
+    if (at > file.wrotePosition) return null;
+    return file.bytes.subarray(at, Math.min(file.wrotePosition, at + bytesMax));
+  }
+
+  /** The file holding `offset` (for the replica's reput walk), or undefined. */
+  fileHolding(offset: number): MappedFile | undefined {
+    return this.fileAt(offset);
+  }
+
   private roll(current: MappedFile | undefined): MappedFile {
     // Create (and reserve) the next file first: if that fails (ENOSPC), the current file is left
     // as it was and a later append can try again.

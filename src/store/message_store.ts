@@ -163,6 +163,14 @@ export class MessageStore {
   readonly commitLog: CommitLog;
   private readonly queues = new Map<string, Map<number, ConsumeQueue>>();
   private readonly arrivalListeners: ArrivalListener[] = [];
+  private readonly appendListeners: Array<(maxOffset: number) => void> = [];
+  /**
+   * A slave's store: put() refuses (SERVICE_NOT_AVAILABLE) and the commit log grows only through
+   * appendReplicated(). Set before load().
+   */
+  replica = false;
+  /** Replica reput cursor: records below it were dispatched (consume queue, index, arrivals). */
+  private replicaDispatchedOffset = 0;
   private readonly flushWaiters: FlushWaiter[] = [];
   private flushing = false;
   private flushTimer: ReturnType<typeof setInterval> | null = null;
@@ -203,6 +211,11 @@ export class MessageStore {
 
   onArrival(listener: ArrivalListener): void {
     this.arrivalListeners.push(listener);
+  }
+
+  /** Called after each put appended to the commit log, with its new end (replication wakes on it). */
+  onCommitLogAppend(listener: (maxOffset: number) => void): void {
+    this.appendListeners.push(listener);
   }
 
   /** Opens the files and recovers (see the class comment). */
@@ -248,6 +261,7 @@ export class MessageStore {
     this.recovery = { crashed, scanFrom, dispatchFrom, redispatched, maxOffset: end, ms: Math.round(this.io.clock.monotonicMs() - startedMs) };
     log.info("store.recovered", { ...this.recovery });
     for (const byId of this.queues.values()) for (const queue of byId.values()) queue.correctMinOffset(this.commitLog.minOffset);
+    this.replicaDispatchedOffset = end;
     this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
     this.checkDisk();
     this.timers.push(setInterval(() => this.checkDisk(), diskFullCheckIntervalMs));
@@ -280,8 +294,43 @@ export class MessageStore {
     return low;
   }
 
+  /**
+   * A slave: appends bytes the master streamed (see CommitLog.appendRaw), then dispatches every
+   * record now complete — consume queues, index, long-polling pulls — as the put path does.
+   * Returns false, changing nothing, when `offset` is not this log's end.
+   */
+  appendReplicated(offset: number, bytes: Uint8Array): boolean {
+    assert(this.replica, "appendReplicated on a master's store");
+    if (this.shutDown) return false;
+    const empty = this.commitLog.maxOffset === 0 && this.commitLog.minOffset === 0;
+    if (!this.commitLog.appendRaw(offset, bytes)) return false;
+    if (empty) this.replicaDispatchedOffset = offset;
+    this.dispatchReplicated();
+    return true;
+  }
+
+  /** The replica's reput walk: from the cursor to the last complete record. */
+  private dispatchReplicated(): void {
+    const end = this.commitLog.maxOffset;
+    while (this.replicaDispatchedOffset < end) {
+      const file = this.commitLog.fileHolding(this.replicaDispatchedOffset);
+      if (!file) break;
+      const at = this.replicaDispatchedOffset - file.fromOffset;
+      const size = checkRecord(file.bytes, at, file.wrotePosition, false);
+      if (size === 0) {
+        // Blank marker: the rest of this file is padding; go on once the next file has begun.
+        if (end <= file.endOffset) break;
+        this.replicaDispatchedOffset = file.endOffset;
+        continue;
+      }
+      if (size < 0) break; // not complete yet: the rest comes in the next frame
+      this.dispatch(file.bytes, at, true);
+      this.replicaDispatchedOffset += size;
+    }
+  }
+
   /** Builds the consume-queue entry for the record at bytes[at]. Returns whether it wrote one. */
-  private dispatch(bytes: Uint8Array, at: number): boolean {
+  private dispatch(bytes: Uint8Array, at: number, notify = false): boolean {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const sysFlag = view.getInt32(at + 36);
     const type = transactionType(sysFlag);
@@ -305,7 +354,10 @@ export class MessageStore {
       this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(decodeProperties(propertiesText).get(Property.TAGS));
     this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
     this.index.build(topic, indexKeysOf(propertiesText), physicalOffset, storeTimestamp);
-    return this.queue(topic, queueId).put(queueOffset, physicalOffset, size, tagsCode);
+    const queue = this.queue(topic, queueId);
+    const wrote = queue.put(queueOffset, physicalOffset, size, tagsCode);
+    if (wrote && notify) for (const listener of this.arrivalListeners) listener(topic, queueId, queue.maxOffset, tagsCode);
+    return wrote;
   }
 
   queue(topic: string, queueId: number): ConsumeQueue {
@@ -334,7 +386,7 @@ export class MessageStore {
    */
   async put(message: MessageToStore, waitStoreMsgOk = true): Promise<PutResult> {
     const refused = (status: PutStatus): PutResult => ({ status, physicalOffset: -1, queueOffset: -1, size: 0 });
-    if (this.shutDown) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
+    if (this.shutDown || this.replica) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
     if (this.diskFull || this.writeFailed) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // refusalReason() says why
     // Recovery finds records cut short by their properties' final separator (recordTailIntact).
     if (message.properties.length > 0 && !message.properties.endsWith("\u0002")) message = { ...message, properties: `${message.properties}\u0002` };
@@ -358,6 +410,7 @@ export class MessageStore {
       return refused(PutStatus.SERVICE_NOT_AVAILABLE);
     }
     this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
+    for (const listener of this.appendListeners) listener(this.commitLog.maxOffset);
     if (inQueue) {
       const tagsCode = this.config.tagsCodeFor?.(message.topic, message.properties, storeTimestamp) ?? message.tagsCode;
       queue.put(queueOffset, appended.physicalOffset, appended.size, tagsCode);

@@ -169,6 +169,11 @@ export interface BrokerOptions {
   extraArgs?: string[];
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /**
+   * "broker": no name server in the process (pass --namesrv-addr in extraArgs); "namesrv": a name
+   * server alone (brokerAddr/brokerPort then mean nothing); default "all".
+   */
+  role?: "all" | "broker" | "namesrv";
 }
 
 export interface Broker {
@@ -208,8 +213,9 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
   // Neighbours free too, in case the broker derives extra ports from its own (RocketMQ does).
   const brokerPort = opts.brokerPort ?? (await freePortWithNeighbours([namesrvPort]));
   const httpPort = await freePort();
+  const role = opts.role ?? "all";
   const args = [
-    "--role", "all",
+    "--role", role,
     "--data-dir", dataDir,
     "--namesrv-port", String(namesrvPort),
     "--broker-port", String(brokerPort),
@@ -252,9 +258,9 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
             `stderr:\n${tail(readText(errPath))}\nstdout:\n${tail(readText(outPath))}`,
         );
       }
-      const [ns, br] = await Promise.all([canConnect(namesrvPort), canConnect(brokerPort)]);
+      const [ns, br] = await Promise.all([role === "broker" ? true : canConnect(namesrvPort), role === "namesrv" ? true : canConnect(brokerPort)]);
       // The broker prints its line once it has also registered with the name server: ready.
-      if (ns && br && readText(outPath).includes("bolide broker listening")) return;
+      if (ns && br && (role === "namesrv" || readText(outPath).includes("bolide broker listening"))) return;
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
         await child.exited;

@@ -1,7 +1,8 @@
 // Offsets and topics: QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15),
 // UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), SEARCH_OFFSET_BY_TIMESTAMP (29),
 // GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), GET_EARLIEST_MSG_STORETIME (32),
-// VIEW_MESSAGE_BY_ID (33), GET_ALL_CONSUMER_OFFSET (43), DELETE_TOPIC_IN_BROKER (215);
+// VIEW_MESSAGE_BY_ID (33), GET_ALL_CONSUMER_OFFSET (43), GET_ALL_DELAY_OFFSET (45),
+// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201, empty), DELETE_TOPIC_IN_BROKER (215);
 // UPDATE_BROKER_CONFIG (25) and GET_BROKER_CONFIG (26), see ../runtime_config.ts.
 // Anything else: REQUEST_CODE_NOT_SUPPORTED (3) with a remark naming the code.
 import type { Connection } from "../../net/connection.ts";
@@ -77,6 +78,8 @@ export function processAdmin(broker: Broker, _connection: Connection, request: R
         commitLogMaxOffset: String(broker.store.commitLog.maxOffset),
         commitLogFlushedOffset: String(broker.store.commitLog.flushedOffset),
         flushDiskType: broker.config.store.flush === "sync" ? "SYNC_FLUSH" : "ASYNC_FLUSH",
+        brokerRole: broker.config.brokerRole,
+        ...broker.repl.runtimeInfo(),
         topicCount: String(broker.topics.topics.size),
         consumerGroupCount: String(broker.clients.consumerGroups.size),
         pullRequestsHeld: String(broker.pullHold.heldCount),
@@ -101,6 +104,12 @@ export function processAdmin(broker: Broker, _connection: Connection, request: R
     }
     case RequestCode.GET_ALL_CONSUMER_OFFSET:
       return ok({}, encodeJsonBody(broker.offsets.snapshot()));
+    case RequestCode.GET_ALL_DELAY_OFFSET:
+      return ok({}, new TextEncoder().encode(broker.schedule.snapshotText()));
+    case RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG:
+      // Bolide keeps no subscription-group configs (groups are implicit); an Apache RocketMQ
+      // slave syncing from us asks every 10 s: an empty table at a fixed data version.
+      return ok({}, encodeJsonBody({ subscriptionGroupTable: {}, dataVersion: { counter: 0, timestamp: broker.bootTimestampMs } }));
     case RequestCode.DELETE_TOPIC_IN_BROKER: {
       const topic = required(ext, "topic");
       broker.topics.delete(topic);

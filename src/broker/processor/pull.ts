@@ -5,7 +5,7 @@ import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, javaHashCode } from "../../protocol/message_properties.ts";
-import { SysFlag } from "../../protocol/message_record.ts";
+import { readU64, SysFlag } from "../../protocol/message_record.ts";
 import { compileSqlFilter, type SqlFilter } from "../filter/sql92.ts";
 import { Perm } from "../../protocol/topic.ts";
 import { GetStatus } from "../../store/put_status.ts";
@@ -96,6 +96,9 @@ function pullOnce(
   header: PullHeader,
   firstExecution: boolean,
 ): Promise<RemotingCommand | null> | RemotingCommand | null {
+  // RocketMQ: with slaveReadEnable, a pull whose data lies far behind the log's end (cold, see
+  // Broker.hotBytesMax) is told to go to brokerId 1 (whichBrokerWhenConsumeSlowly); else master 0.
+  let suggestWhichBrokerId = 0;
   const answer = (code: number, nextBeginOffset: number, remark: string | null = null, body: Uint8Array | null = null): RemotingCommand =>
     newResponse(
       request,
@@ -105,7 +108,7 @@ function pullOnce(
         nextBeginOffset: String(nextBeginOffset),
         minOffset: String(broker.store.minOffset(header.topic, header.queueId)),
         maxOffset: String(broker.store.maxOffset(header.topic, header.queueId)),
-        suggestWhichBrokerId: "0",
+        suggestWhichBrokerId: String(suggestWhichBrokerId),
       },
       body,
     );
@@ -145,6 +148,11 @@ function pullOnce(
       // SQL92: the consume queue cannot tell, so each record's properties are evaluated here.
       const records = sql === null ? result.records : result.records.filter((record) => sql.matches(recordProperties(record)));
       if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+      if (broker.config.slaveReadEnable) {
+        const last = result.records.at(-1)!;
+        const lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
+        if (broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
+      }
       const body = new Uint8Array(records.reduce((sum, record) => sum + record.length, 0));
       broker.metrics?.recordPull(header.topic, records.length, body.length);
       let at = 0;

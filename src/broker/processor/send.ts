@@ -98,6 +98,7 @@ async function topicForSend(broker: Broker, header: SendHeader): Promise<TopicCo
 }
 
 export async function processSend(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
+  if (broker.repl.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send to the master of this broker name");
   const header = parseSendHeader(request);
   const problem = topicNameProblem(header.topic);
   if (problem) return newResponse(request, ResponseCode.SYSTEM_ERROR, problem);
@@ -154,12 +155,14 @@ export async function processSend(broker: Broker, connection: Connection, reques
     }
     if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
     broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
+    let code: number = ResponseCode.SUCCESS;
     if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
       // One flush covers the whole batch: wait for a put of nothing past the last record.
       const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
-      if (!flushed) return sendResponse(request, ResponseCode.FLUSH_DISK_TIMEOUT, ids.join(","), queueId, first.queueOffset);
+      if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
     }
-    return sendResponse(request, ResponseCode.SUCCESS, ids.join(","), queueId, first.queueOffset);
+    if (waitStoreMsgOk) code = await broker.repl.sendCode(last.physicalOffset + last.size, code);
+    return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
   }
 
   let message: MessageToStore = {
@@ -178,7 +181,8 @@ export async function processSend(broker: Broker, connection: Connection, reques
   const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(broker, request, result.status);
-  const code = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+  if (waitStoreMsgOk) code = await broker.repl.sendCode(result.physicalOffset + result.size, code);
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
 }

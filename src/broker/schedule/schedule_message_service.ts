@@ -112,10 +112,20 @@ export class ScheduleMessageService {
     return realMessageOf(message, properties, this.storeHost());
   }
 
-  persist(): void {
+  /** delayOffset.json's content: {"offsetTable":{"1":cursor,…}} (also GET_ALL_DELAY_OFFSET's body). */
+  snapshotText(indent?: number): string {
     const offsetTable = new Map<number, number>();
     this.cursors.forEach((offset, index) => offsetTable.set(index + 1, offset));
-    writeConfigFile(this.path, jsonText({ offsetTable }, 2));
+    return jsonText({ offsetTable }, indent);
+  }
+
+  persist(): void {
+    writeConfigFile(this.path, this.snapshotText(2));
+  }
+
+  /** A slave: the master's cursors, kept on disk for when this broker delivers (not while a slave). */
+  replaceFromMaster(text: string): void {
+    writeConfigFile(this.path, text);
   }
 
   async stop(): Promise<void> {

@@ -52,6 +52,7 @@ public final class Main {
         ExtendedScenarios.register(SCENARIOS);
         QueryScenarios.register(SCENARIOS);
         AclScenarios.register(SCENARIOS); // needs a broker with ACL on: run.sh starts one for it
+        FailoverScenarios.register(SCENARIOS);
     }
 
     public static void main(String[] args) throws Exception {

@@ -20,6 +20,7 @@ import type { Broker } from "../broker.ts";
 const versionHonouringMaxReconsumeTimes = 121;
 
 export async function processSendBack(broker: Broker, _connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
+  if (broker.repl.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send messages back to the master");
   const ext = request.extFields;
   const group = ext["group"] ?? "";
   const offset = Number(ext["offset"]);

@@ -156,3 +156,30 @@ test("check-back: old unsettled halves are re-appended and checked, then given u
   expect(bodiesOf(again.store, "Orders", 2)).toEqual(["a"]);
   await again.store.shutdown();
 });
+
+test("settled offsets are forgotten once retention deleted their half records; an END for them then finds nothing", async () => {
+  const w = world();
+  const end = (half: { queueOffset: number; commitLogOffset: number }) =>
+    w.service.end({ producerGroup: "PG", tranStateTableOffset: half.queueOffset, commitLogOffset: half.commitLogOffset, commitOrRollback: EndType.commit, fromTransactionCheck: false });
+  const halves: Array<{ queueOffset: number; commitLogOffset: number }> = [];
+  const big = "x".repeat(40 * 1024); // 256 KiB segments: a few halves and their commits per segment
+  for (let i = 0; i < 12; i++) {
+    const { message, properties } = prepared(String(i), w.clock.now);
+    const put = await w.store.put(w.service.prepare({ ...message, body: new TextEncoder().encode(`${i}${big}`) }, properties), false);
+    const half = { queueOffset: put.queueOffset, commitLogOffset: put.physicalOffset };
+    halves.push(half);
+    expect((await end(half))?.code).toBe(ResponseCode.SUCCESS);
+  }
+  expect(w.service.settledCount).toBe(12);
+  const cleaned = w.store.clean(Date.now() + 100 * 24 * 3600 * 1000, true); // every segment but the active one is old now
+  expect(cleaned.commitLogFiles).toBeGreaterThan(0);
+  const minOffset = w.store.minOffset(halfTopic, 0);
+  expect(minOffset).toBeGreaterThan(0);
+  await w.service.check();
+  expect(w.service.settledCount).toBe(12 - minOffset);
+  expect((await end(halves[0]!))?.code).toBe(ResponseCode.SYSTEM_ERROR); // the record is gone: nothing committed again
+  expect((await end(halves[11]!))?.code).toBe(ResponseCode.SUCCESS); // still known settled: no second copy
+  const orders = w.store.get("Orders", 2, w.store.minOffset("Orders", 2), 100, () => true).records.map((record) => new TextDecoder().decode(decodeRecord(record).body));
+  expect(orders.filter((body) => body.startsWith("11x")).length).toBe(1);
+  await w.store.shutdown();
+});

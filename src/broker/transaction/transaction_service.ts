@@ -20,6 +20,8 @@
  *   counts, as in RocketMQ).
  * - Restart: load() rebuilds the settled set from the op queue, so a half message settled
  *   before a crash is never committed twice by this broker, and one unsettled is checked again.
+ * - The settled set holds only offsets retention still keeps: each check pass drops those below
+ *   the half queue's minimum offset (their records are gone, so an END for them fails anyway).
  * Requires: load() after the store and the offsets are loaded; start() once; stop() at shutdown.
  */
 import type { Io } from "../../io/io.ts";
@@ -91,6 +93,8 @@ export class TransactionService {
   private readonly settled = new Set<number>();
   /** Next half-queue offset the checker looks at. */
   private checkOffset = 0;
+  /** Settled offsets below this were pruned (pruneSettled). */
+  private prunedBelow = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private checking = false;
   checksSent = 0;
@@ -219,8 +223,31 @@ export class TransactionService {
     }
   }
 
+  /** How many half-queue offsets are known settled (for tests and runtime info). */
+  get settledCount(): number {
+    return this.settled.size;
+  }
+
+  /**
+   * Forgets settled offsets below the half queue's minimum: retention deleted those records, so
+   * an END for them fails to find the half message anyway. Keeps the set to what retention keeps.
+   */
+  private pruneSettled(minOffset: number): void {
+    if (minOffset <= this.prunedBelow) return;
+    this.prunedBelow = minOffset;
+    let pruned = 0;
+    for (const offset of this.settled) {
+      if (offset < minOffset) {
+        this.settled.delete(offset);
+        pruned++;
+      }
+    }
+    if (pruned > 0) log.info("transaction.settled_pruned", { pruned, below: minOffset, kept: this.settled.size });
+  }
+
   private async checkPass(): Promise<void> {
     const endOffset = this.store.maxOffset(halfTopic, 0); // copies appended by this pass wait for the next
+    this.pruneSettled(this.store.minOffset(halfTopic, 0));
     let offset = Math.max(this.checkOffset, this.store.minOffset(halfTopic, 0));
     const nowMs = this.io.clock.realtimeMs();
     for (let looked = 0; offset < endOffset && looked < checkRecordsPerPassMax; looked++) {

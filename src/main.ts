@@ -45,6 +45,17 @@ async function run(config: Config): Promise<void> {
     const port = http.start();
     process.stdout.write(`bolide http listening on ${config.listenHost}:${port} (/metrics, /healthz, /readyz)\n`);
   }
+  const serverLimits = {
+    connectionsMax: config.connectionsMax,
+    connectionsPerAddressMax: config.connectionsPerAddressMax,
+    requestsInFlightMax: config.requestsInFlightMax,
+    idleTimeoutMs: config.channelIdleTimeoutSeconds * 1000,
+    partialFrameTimeoutMs: config.partialFrameTimeoutMs,
+  };
+  const tls =
+    config.tlsMode === "off"
+      ? null
+      : { mode: config.tlsMode, certPath: config.tlsCertPath!, keyPath: config.tlsKeyPath!, ...(config.tlsKeyPassword === null ? {} : { keyPassword: config.tlsKeyPassword }) };
   if (config.role !== "broker") {
     namesrv = new NameServer(
       {
@@ -52,6 +63,9 @@ async function run(config: Config): Promise<void> {
         port: config.namesrvPort,
         frameBytesMax: config.frameBytesMax,
         connectionSendBytesMax: config.connectionSendBytesMax,
+        serverLimits,
+        tls,
+        tlsClient: config.tlsClient,
         brokerExpiryMs: 120_000,
         expiryScanIntervalMs: 10_000,
         defaultTopicQueueNums: config.defaultTopicQueueNums,
@@ -59,7 +73,7 @@ async function run(config: Config): Promise<void> {
       realIo,
     );
     const port = namesrv.start();
-    process.stdout.write(`bolide namesrv listening on ${config.listenHost}:${port}\n`);
+    process.stdout.write(`bolide namesrv listening on ${config.listenHost}:${port}${tls ? ` (TLS ${tls.mode})` : ""}\n`);
   }
   if (config.role !== "namesrv") {
     broker = new Broker(
@@ -75,6 +89,10 @@ async function run(config: Config): Promise<void> {
         defaultTopicQueueNums: config.defaultTopicQueueNums,
         frameBytesMax: config.frameBytesMax,
         connectionSendBytesMax: config.connectionSendBytesMax,
+        serverLimits,
+        tls,
+        tlsClient: config.tlsClient,
+        heldPullsMax: config.heldPullsMax,
         registerIntervalMs: 30_000,
         channelExpiryMs: 120_000,
         offsetPersistIntervalMs: 5_000,
@@ -105,7 +123,7 @@ async function run(config: Config): Promise<void> {
     );
     broker.attachMetrics(metrics, () => namesrv?.connectionCount ?? 0);
     const port = await broker.start();
-    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})\n`);
+    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr})${tls ? ` (TLS ${tls.mode})` : ""}\n`);
   }
 
   if (http) http.ready = true;

@@ -14,6 +14,7 @@
  * Requires: start() before anything else; shutdown() once at the end. Or pass an existing
  * ClientInstance (a producer's or consumer's) to share its connections and routes.
  */
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo } from "../io/io.ts";
 import { newRequest } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
@@ -27,6 +28,8 @@ import { decodePulledMessages, type MessageQueue, type ReceivedMessage } from ".
 
 export interface MQAdminOptions {
   namesrvAddr: string;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
 }
 
 export class MQAdmin {
@@ -38,7 +41,7 @@ export class MQAdmin {
       this.instance = options.instance;
       this.owned = false;
     } else {
-      this.instance = new ClientInstance(options.namesrvAddr, realIo.random);
+      this.instance = new ClientInstance(options.namesrvAddr, realIo.random, undefined, options.tls);
       this.owned = true;
     }
   }

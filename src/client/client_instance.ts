@@ -20,6 +20,7 @@ import { newRequest, type RemotingCommand } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { decodeJsonBody, encodeJsonBody } from "../protocol/json_body.ts";
 import type { QueueData, TopicRoute } from "../protocol/route_data.ts";
 import { Perm } from "../protocol/topic.ts";
@@ -124,10 +125,10 @@ export class ClientInstance {
   /** Grows whenever a broker's master address is learned or changes: time to heartbeat it. */
   mastersVersion = 0;
 
-  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler) {
+  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler, tls?: TlsClientOption) {
     this.namesrvAddrs = parseNamesrvAddrs(namesrvAddr);
     this.namesrvIndex = random.below(this.namesrvAddrs.length);
-    this.remoting = new RemotingClient(onRequest ? { onRequest } : {});
+    this.remoting = new RemotingClient({ ...(onRequest ? { onRequest } : {}), ...(tls ? { tls } : {}) });
   }
 
   /** Sends `request`; transport failures become MQClientError. */

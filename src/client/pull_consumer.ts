@@ -17,6 +17,7 @@
  *   every 30 s, so admin tools see the group; shutdown() unregisters and closes connections.
  * Requires: start() before anything else; shutdown() once at the end.
  */
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo } from "../io/io.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { ClientInstance, heartbeatIntervalMs, PullSysFlag, routeRefreshIntervalMs, subscribeQueues } from "./client_instance.ts";
@@ -44,6 +45,8 @@ export interface PullConsumerOptions {
   namesrvAddr: string;
   consumerGroup: string;
   instanceName?: string;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
 }
 
 export class PullConsumer {
@@ -62,7 +65,7 @@ export class PullConsumer {
 
   async start(): Promise<void> {
     if (this.instance) throw new MQClientError("consumer already started");
-    const instance = new ClientInstance(this.options.namesrvAddr, realIo.random);
+    const instance = new ClientInstance(this.options.namesrvAddr, realIo.random, undefined, this.options.tls);
     this.instance = instance;
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs));
     this.timers.push(setInterval(() => void instance.refreshRoutes(), routeRefreshIntervalMs));

@@ -35,6 +35,7 @@
  * shutdown() at the end.
  * Pulls always go to the master (suggestWhichBrokerId is not followed).
  */
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -95,6 +96,8 @@ export interface PushConsumerOptions {
    * (default ~/.bolide_offsets); null keeps them in memory only.
    */
   offsetStoreDir?: string | null;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
   io?: Io;
 }
 
@@ -148,7 +151,7 @@ class Fifo<T> {
 
 export class PushConsumer {
   readonly clientId: string;
-  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs">> & { consumeTimestampMs: number | null };
+  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs" | "tls">> & { consumeTimestampMs: number | null; tls: TlsClientOption };
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private handler: MessageHandler | null = null;
   /** Set by onMessageOrderly(): queues are locked on the broker and consumed one message at a time. */
@@ -170,6 +173,7 @@ export class PushConsumer {
       messageModel: options.messageModel ?? "CLUSTERING",
       consumeFromWhere: options.consumeFromWhere ?? "CONSUME_FROM_LAST_OFFSET",
       consumeTimestampMs: options.consumeTimestampMs ?? null,
+      tls: options.tls ?? false,
       consumeConcurrency: options.consumeConcurrency ?? 20,
       pullBatchSize: options.pullBatchSize ?? 32,
       pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
@@ -233,7 +237,7 @@ export class PushConsumer {
       const retryTopic = retryTopicPrefix + this.options.consumerGroup;
       this.subscriptions.set(retryTopic, buildSubscription(retryTopic, "*", this.options.io.clock.realtimeMs()));
     }
-    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request));
+    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.options.tls);
     this.instance = instance;
     await Promise.all(
       [...this.subscriptions.keys()].map((topic) =>

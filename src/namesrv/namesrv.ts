@@ -16,7 +16,8 @@ import { newRequest, newResponse, type RemotingCommand } from "../net/remoting_c
 import { RequestCode } from "../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
-import { RemotingServer } from "../net/tcp_server.ts";
+import { RemotingServer, type ServerLimits } from "../net/tcp_server.ts";
+import type { TlsServerOptions } from "../net/tls.ts";
 import { decodeJsonBody, encodeJsonBody } from "../protocol/json_body.ts";
 import {
   defaultTopic,
@@ -36,6 +37,12 @@ export interface NameServerConfig {
   port: number;
   frameBytesMax: number;
   connectionSendBytesMax: number;
+  /** Connection limits of the name server port (absent: serverLimitsDefault). */
+  serverLimits?: Partial<ServerLimits>;
+  /** TLS on the name server port; absent or mode "off": plaintext. */
+  tls?: TlsServerOptions | null;
+  /** Connect to brokers (topic creation on lookup) with TLS. */
+  tlsClient?: boolean;
   brokerExpiryMs: number;
   expiryScanIntervalMs: number;
   /** Queues of a topic created on lookup, before the TBW102 cap. */
@@ -45,7 +52,7 @@ export interface NameServerConfig {
 export class NameServer {
   readonly routes = new RouteTable();
   private readonly server: RemotingServer;
-  private readonly brokers = new RemotingClient();
+  private readonly brokers: RemotingClient;
   private readonly creating = new Map<string, Promise<void>>();
   private scanTimer: ReturnType<typeof setInterval> | null = null;
   port = 0;
@@ -54,7 +61,11 @@ export class NameServer {
     private readonly config: NameServerConfig,
     private readonly io: Io,
   ) {
+    this.brokers = new RemotingClient(config.tlsClient ? { tls: true } : {});
     this.server = new RemotingServer({
+      name: "namesrv",
+      limits: config.serverLimits ?? {},
+      tls: config.tls ?? null,
       hostname: config.hostname,
       port: config.port,
       frameBytesMax: config.frameBytesMax,

@@ -51,6 +51,7 @@ public final class Main {
     static {
         ExtendedScenarios.register(SCENARIOS);
         QueryScenarios.register(SCENARIOS);
+        TlsScenarios.register(SCENARIOS);
     }
 
     public static void main(String[] args) throws Exception {

@@ -29,6 +29,7 @@ import {
   type TopicConfig,
 } from "../protocol/topic.ts";
 import { RouteTable } from "./route_table.ts";
+import { parseRegisterBrokerBody } from "./register_body.ts";
 
 const log = logScoped("namesrv");
 
@@ -145,10 +146,7 @@ export class NameServer {
       if (ext[field] === undefined) throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${field}> is null`);
     }
     if (ext["compressed"] === "true") throw new RemotingError(ResponseCode.SYSTEM_ERROR, "compressed registration bodies are not supported; set compressedRegister=false");
-    const body = decodeJsonBody(request.body) as {
-      topicConfigSerializeWrapper?: { dataVersion?: unknown; topicConfigTable?: Record<string, TopicConfig> };
-    } | null;
-    const wrapper = body?.topicConfigSerializeWrapper;
+    const body = parseRegisterBrokerBody(request.body);
     const result = this.routes.register(
       {
         clusterName: ext["clusterName"]!,
@@ -156,8 +154,8 @@ export class NameServer {
         brokerAddr: ext["brokerAddr"]!,
         brokerId: Number(ext["brokerId"]),
         haServerAddr: ext["haServerAddr"] ?? "",
-        dataVersion: JSON.stringify(wrapper?.dataVersion ?? null),
-        topics: Object.values(wrapper?.topicConfigTable ?? {}),
+        dataVersion: JSON.stringify(body.dataVersion),
+        topics: body.topics,
         connectionId: connection,
       },
       this.io.clock.realtimeMs(),

@@ -96,7 +96,7 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --max-in-flight-requests N     requests per connection processed at once, then SYSTEM_BUSY (default 4096)
   --channel-idle-timeout-seconds N  close connections idle this long (default 120)
   --partial-frame-timeout-ms N   close a peer that leaves a frame unfinished this long (default 30000)
-  --connection-send-bytes-max SIZE  answers queued per connection before reading pauses (default 4m)
+  --connection-send-bytes-max SIZE  answers queued per connection before reading pauses (default 1m)
   --max-held-pulls N             long-polling pulls held at once, then SYSTEM_BUSY (default 100000)
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
@@ -306,7 +306,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
   if (tlsMode !== "off" && (tlsCertPath === null || tlsKeyPath === null)) throw new UsageError(`--tls-mode ${tlsMode} needs --tls-cert-path and --tls-key-path`);
   const tlsClientText = pick(flags["tls-enable"], "tlsEnable", "tls.enable");
   const tlsClient = tlsClientText === undefined ? tlsMode === "enforcing" : parseBool(tlsClientText, "--tls-enable");
-  const connectionSendBytesMax = parseSize(pick(flags["connection-send-bytes-max"], "connectionSendBytesMax") ?? "4m", "--connection-send-bytes-max");
+  const connectionSendBytesMax = parseSize(pick(flags["connection-send-bytes-max"], "connectionSendBytesMax") ?? "1m", "--connection-send-bytes-max");
   if (connectionSendBytesMax < 64 * 1024) throw new UsageError("--connection-send-bytes-max must be at least 64k");
 
   return {

@@ -10,6 +10,7 @@ import { sdNotify, SdNotifyStatus } from "./cli/sd_notify.ts";
 import { versionLine } from "./build_info.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { OpsHttpServer } from "./ops/http_server.ts";
+import { MemoryGuard } from "./io/memory_guard.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -127,6 +128,7 @@ async function run(config: Config): Promise<void> {
   }
 
   if (http) http.ready = true;
+  new MemoryGuard().start();
 
   // Every role listens and the broker has registered (broker.start() awaits one round): ready.
   notifySystemd(`READY=1\nSTATUS=serving (role ${config.role})`);

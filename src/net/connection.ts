@@ -31,6 +31,11 @@ import { RemotingError, ResponseCode } from "./response_code.ts";
 
 const log = logScoped("net");
 
+/** Queued frames are joined into writes of about this size (one syscall for many small answers). */
+const writeBatchBytes = 256 * 1024;
+/** Past sendBytesMax × this + frameBytesMax, queued answers close the connection instead of growing. */
+export const sendQueueHardFactor = 8;
+
 /** What a Connection needs of a socket: Bun's TCP socket has all of it. */
 export interface SocketLike {
   write(data: Uint8Array): number;
@@ -69,6 +74,8 @@ export class Connection {
   private sendChunks: Uint8Array[] = [];
   private sendBytes = 0;
   private flushScheduled = false;
+  /** A write took less than offered: wait for the socket's drain before writing again. */
+  private writeBlocked = false;
   private paused = false;
   closed = false;
   private closeHandled = false;
@@ -200,27 +207,56 @@ export class Connection {
     const frame = encodeFrame(command);
     this.sendChunks.push(frame);
     this.sendBytes += frame.length;
+    // Reading paused long ago and answers to requests read before still pile up: a peer this far
+    // behind is not reading at all. Bounded, whatever it asked for.
+    const hardBytesMax = this.options.sendBytesMax * sendQueueHardFactor + this.options.frameBytesMax;
+    if (this.sendBytes > hardBytesMax) {
+      log.warnEvery(1000, "connection.send_queue_overflow", { peer: this.remoteAddress, queuedBytes: this.sendBytes, limit: hardBytesMax });
+      this.close(true);
+      return;
+    }
     if (this.sendBytes > this.options.sendBytesMax && !this.paused) {
       this.paused = true;
       this.socket.pause?.();
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(() => this.flush());
     }
   }
 
-  /** Write what is queued; called once per microtask and from the socket's drain handler. */
-  readonly flush = (): void => {
+  /**
+   * Write what is queued; called once per microtask and from the socket's drain handler. Runs of
+   * small frames are joined into writes of about writeBatchBytes; a big frame goes as it is.
+   * After a partial write nothing more is tried until the socket drains, so a peer that does not
+   * read costs no copying per queued answer.
+   */
+  readonly flush = (fromDrain = false): void => {
     this.flushScheduled = false;
-    if (this.closed || this.sendBytes === 0) return;
-    const data = this.sendChunks.length === 1 ? this.sendChunks[0]! : concat(this.sendChunks, this.sendBytes);
-    const written = this.socket.write(data);
-    assert(written >= -1 && written <= data.length, "socket wrote more than offered");
-    const taken = Math.max(written, 0);
-    if (taken > 0) this.lastActivityMs = performance.now();
-    this.sendBytes -= taken;
-    this.sendChunks = this.sendBytes === 0 ? [] : [data.subarray(taken)];
+    if (fromDrain === true) this.writeBlocked = false;
+    if (this.closed || this.sendBytes === 0 || this.writeBlocked) return;
+    const chunks = this.sendChunks;
+    let head = 0;
+    while (head < chunks.length) {
+      let end = head + 1;
+      let batchBytes = chunks[head]!.length;
+      while (end < chunks.length && batchBytes < writeBatchBytes) batchBytes += chunks[end++]!.length;
+      const data = end === head + 1 ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      const written = this.socket.write(data);
+      assert(written >= -1 && written <= data.length, "socket wrote more than offered");
+      const taken = Math.max(written, 0);
+      if (taken > 0) this.lastActivityMs = performance.now();
+      this.sendBytes -= taken;
+      if (taken < data.length) {
+        // The rest of this batch stays as one chunk; the socket tells us (drain) when to go on.
+        chunks.splice(0, end, data.subarray(taken));
+        head = 0;
+        this.writeBlocked = true;
+        break;
+      }
+      head = end;
+    }
+    if (!this.writeBlocked) this.sendChunks = [];
     if (this.paused && this.sendBytes <= this.options.sendBytesMax / 2) {
       this.paused = false;
       this.socket.resume?.();

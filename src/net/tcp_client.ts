@@ -79,7 +79,7 @@ export class RemotingClient {
           socket.data.onData(chunk);
         },
         drain(socket) {
-          socket.data.flush();
+          socket.data.flush(true);
         },
         close(socket) {
           handshakeFailed!(new ConnectionClosed(`connection to ${address} closed`));

@@ -99,7 +99,7 @@ export class RemotingServer {
       drain(socket: Socket<Peer | null>) {
         const peer = socket.data;
         if (peer?.bridge) peer.bridge.onSocketDrain();
-        else peer?.connection?.flush();
+        else peer?.connection?.flush(true);
       },
       close(socket: Socket<Peer | null>) {
         if (socket.data) server.onSocketClosed(socket.data);
@@ -153,7 +153,7 @@ export class RemotingServer {
     if (chunk[0] === tlsHandshakeByte) {
       const bridge = new TlsBridge(peer.socket as Socket<unknown>, this.secureContext!, {
         onData: (data) => peer.connection?.onData(data),
-        onDrain: () => peer.connection?.flush(),
+        onDrain: () => peer.connection?.flush(true),
         onClose: () => peer.connection?.onClosed(),
         onError: (error) => this.limitHit("connection.tls_refused", { peer: peer.host, reason: error.message, mode: "permissive" }),
       });

@@ -72,6 +72,13 @@ function rawSocket(port: number, localAddress = "127.0.0.1"): Promise<{ socket: 
   });
 }
 
+/** Open client connections of the broker port, from /metrics. */
+async function brokerConnections(broker: Broker): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
+  const match = /^bolide_connections\{role="broker"\} (\d+)/m.exec(text);
+  return match ? Number(match[1]) : -1;
+}
+
 function logLines(broker: Broker, event: string): string[] {
   return broker.logs().split("\n").filter((line) => line.includes(`"event":"${event}"`));
 }
@@ -108,9 +115,11 @@ describe("connection limits", () => {
     for (let i = 0; i < 4; i++) others.push(await open("127.0.0.2"));
     await sleep(300);
     expect(others.every((raw) => !raw.closed())).toBe(true);
+    // The broker accepts on its own schedule: wait until it holds all 8 before the 9th comes.
+    await waitUntil("the broker to hold 8 connections", async () => (await brokerConnections(broker)) === 8, 5000);
     await sleep(1100); // one line per second per kind
     const ninth = await open("127.0.0.3");
-    await waitUntil("the 9th socket to be closed", () => ninth.closed(), 3000);
+    await waitUntil(`the 9th socket to be closed (broker holds ${await brokerConnections(broker)})\n${logLines(broker, "connection.refused").join("\n")}`, () => ninth.closed(), 5000);
     await waitUntil("the maxConnections log line", () => logLines(broker, "connection.refused").some((line) => line.includes('"reason":"maxConnections"')), 3000);
     // Make room: the broker serves a new client.
     for (const socket of sockets.splice(0)) socket.destroy();

@@ -76,3 +76,31 @@ test("replication: brokerRole, brokerId, haListenPort, haMasterAddress, syncFlus
   expect(() => run(["--broker-role", "LEADER"])).toThrow(UsageError);
   expect(() => run(["--ha-master-address", "nowhere"])).toThrow(UsageError);
 });
+
+test("TLS settings: flags, RocketMQ's tls.server.* keys in broker.conf, and their checks", () => {
+  expect(run([]).config.tlsMode).toBe("off");
+  expect(run([]).config.tlsClient).toBe(false);
+  expect(() => run(["--tls-mode", "enforcing"])).toThrow(UsageError); // needs a certificate and a key
+  expect(() => run(["--tls-mode", "sometimes"])).toThrow(UsageError);
+  const path = conf("tls.server.mode=enforcing\ntls.server.certPath=/etc/bolide/cert.pem\ntls.server.keyPath=/etc/bolide/key.pem\n");
+  const fromFile = run(["-c", path]);
+  expect([fromFile.config.tlsMode, fromFile.config.tlsCertPath, fromFile.config.tlsKeyPath, fromFile.config.tlsClient]).toEqual([
+    "enforcing", "/etc/bolide/cert.pem", "/etc/bolide/key.pem", true,
+  ]);
+  expect(fromFile.warnings).toEqual([]);
+  expect(run(["-c", path, "--tls-mode", "disabled"]).config.tlsMode).toBe("off");
+  expect(run(["-c", path, "--tls-enable", "false"]).config.tlsClient).toBe(false);
+});
+
+test("limits: defaults with their units, flags and broker.conf keys", () => {
+  const defaults = run([]).config;
+  expect([defaults.connectionsMax, defaults.connectionsPerAddressMax, defaults.requestsInFlightMax]).toEqual([10_000, 1_000, 4_096]);
+  expect([defaults.channelIdleTimeoutSeconds, defaults.partialFrameTimeoutMs, defaults.heldPullsMax]).toEqual([120, 30_000, 100_000]);
+  expect(defaults.connectionSendBytesMax).toBe(1024 * 1024);
+  const path = conf("serverChannelMaxIdleTimeSeconds=60\nmaxConnections=50\nmaxHeldPulls=7\n");
+  const fromFile = run(["-c", path, "--partial-frame-timeout-ms", "1500", "--connection-send-bytes-max", "256k"]).config;
+  expect([fromFile.channelIdleTimeoutSeconds, fromFile.connectionsMax, fromFile.heldPullsMax]).toEqual([60, 50, 7]);
+  expect([fromFile.partialFrameTimeoutMs, fromFile.connectionSendBytesMax]).toEqual([1500, 256 * 1024]);
+  expect(() => run(["--max-connections", "0"])).toThrow(UsageError);
+  expect(() => run(["--connection-send-bytes-max", "1k"])).toThrow(UsageError);
+});

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { LogLevel } from "./log.ts";
 import { messageDelayLevelDefault, parseDelayLevels } from "./broker/schedule/delay_levels.ts";
 import { frameBytesMaxDefault } from "./net/frame.ts";
+import type { TlsMode } from "./net/tls.ts";
 
 export type Role = "all" | "namesrv" | "broker";
 /** RocketMQ's brokerRole: masters have brokerId 0 and stream their commit log to slaves (src/repl). */
@@ -65,6 +66,24 @@ export interface Config {
   logLevel: LogLevel;
   /** The broker.conf given (-c / BOLIDE_CONFIG), or null; runtime config updates are saved to it. */
   configFile: string | null;
+  /** TLS on the name server and broker ports (RocketMQ's tls.server.mode). */
+  tlsMode: TlsMode;
+  tlsCertPath: string | null;
+  tlsKeyPath: string | null;
+  tlsKeyPassword: string | null;
+  /** Our own outgoing connections (broker → name servers, name server → brokers) use TLS (RocketMQ's tls.enable). */
+  tlsClient: boolean;
+  /** Accepted sockets per server, in all and per remote address. */
+  connectionsMax: number;
+  connectionsPerAddressMax: number;
+  /** Requests of one connection processed at once; one more is answered SYSTEM_BUSY. */
+  requestsInFlightMax: number;
+  /** A connection with nothing read or written for this long is closed (seconds). */
+  channelIdleTimeoutSeconds: number;
+  /** A frame started and not finished within this long closes its connection (ms). */
+  partialFrameTimeoutMs: number;
+  /** Pulls held (long polling) at once in the broker; one more is answered SYSTEM_BUSY. */
+  heldPullsMax: number;
 }
 
 export const usage = `Usage: bolide [options]          (bolide admin --help: the admin commands)
@@ -97,6 +116,18 @@ export const usage = `Usage: bolide [options]          (bolide admin --help: the
   --acl-enable true|false        check requests against plain_acl.yml, RocketMQ 4.x's ACL (default false)
   --acl-file FILE                the ACL file, reloaded when it changes (default plain_acl.yml beside the -c file,
                                  else in the data dir)
+  --tls-mode off|permissive|enforcing  TLS on the name server and broker ports (default off)
+  --tls-cert-path FILE           PEM certificate chain (needed unless --tls-mode off)
+  --tls-key-path FILE            PEM private key
+  --tls-key-password PASSWORD    for an encrypted key
+  --tls-enable true|false        our own outgoing connections use TLS (default: true when enforcing)
+  --max-connections N            accepted connections per port (default 10000)
+  --max-connections-per-address N  from one remote address (default 1000)
+  --max-in-flight-requests N     requests per connection processed at once, then SYSTEM_BUSY (default 4096)
+  --channel-idle-timeout-seconds N  close connections idle this long (default 120)
+  --partial-frame-timeout-ms N   close a peer that leaves a frame unfinished this long (default 30000)
+  --connection-send-bytes-max SIZE  answers queued per connection before reading pauses (default 1m)
+  --max-held-pulls N             long-polling pulls held at once, then SYSTEM_BUSY (default 100000)
   --log-level debug|info|warn|error|silent (default warn)
   -c, --config FILE              a RocketMQ broker.conf (key=value lines)
   -h, --help                     this text
@@ -157,7 +188,9 @@ const stringFlagNames = [
   "role", "data-dir", "namesrv-port", "broker-port", "namesrv-addr", "broker-name", "cluster", "broker-id", "broker-ip",
   "broker-role", "ha-port", "ha-master-address", "sync-flush-timeout-ms", "listen-host", "flush", "auto-create-topic", "default-topic-queue-nums", "commitlog-file-bytes", "message-bytes-max",
   "frame-bytes-max", "message-delay-level", "file-reserved-hours", "http-port", "delete-when", "disk-max-used-ratio",
-  "acl-enable", "acl-file", "log-level", "config",
+  "acl-enable", "acl-file", "log-level", "config", "tls-mode", "tls-cert-path", "tls-key-path", "tls-key-password", "tls-enable", "max-connections",
+  "max-connections-per-address", "max-in-flight-requests", "channel-idle-timeout-seconds", "partial-frame-timeout-ms",
+  "connection-send-bytes-max", "max-held-pulls",
 ];
 
 /** broker.conf keys Bolide reads; any other key is reported once at start. */
@@ -167,6 +200,10 @@ export const knownBrokerConfKeys = new Set([
   "maxMessageSize", "messageDelayLevel", "fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio", "transactionTimeOut",
   "transactionCheckInterval", "transactionCheckMax", "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio", "aclEnable", "aclFile",
   "haListenPort", "haMasterAddress", "syncFlushTimeout", "slaveReadEnable", "accessMessageInMemoryMaxRatio",
+  "tlsServerMode", "tls.server.mode", "tlsServerCertPath", "tls.server.certPath",
+  "tlsServerKeyPath", "tls.server.keyPath", "tlsServerKeyPassword", "tls.server.keyPassword", "tlsEnable", "tls.enable",
+  "maxConnections", "maxConnectionsPerAddress", "maxInFlightRequestsPerConnection", "channelIdleTimeoutSeconds",
+  "serverChannelMaxIdleTimeSeconds", "partialFrameTimeoutMs", "connectionSendBytesMax", "maxHeldPulls",
 ]);
 
 export type ParseResult = { kind: "run"; config: Config; warnings: string[] } | { kind: "help" } | { kind: "version" };
@@ -216,6 +253,18 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
         "acl-enable": { type: "string" },
         "acl-file": { type: "string" },
         "log-level": { type: "string" },
+        "tls-mode": { type: "string" },
+        "tls-cert-path": { type: "string" },
+        "tls-key-path": { type: "string" },
+        "tls-key-password": { type: "string" },
+        "tls-enable": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
+        "max-in-flight-requests": { type: "string" },
+        "channel-idle-timeout-seconds": { type: "string" },
+        "partial-frame-timeout-ms": { type: "string" },
+        "connection-send-bytes-max": { type: "string" },
+        "max-held-pulls": { type: "string" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -304,6 +353,18 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
   const deleteWhen = pick(flags["delete-when"], "deleteWhen") ?? "04";
   if (!/^\d{1,2}(;\d{1,2})*$/.test(deleteWhen)) throw new UsageError(`--delete-when: expected hours like 04 or 01;04, got ${deleteWhen}`);
 
+  const tlsModeText = (pick(flags["tls-mode"], "tlsServerMode", "tls.server.mode") ?? "off").toLowerCase();
+  const tlsModes: Record<string, TlsMode> = { off: "off", disabled: "off", permissive: "permissive", enforcing: "enforcing" };
+  const tlsMode = tlsModes[tlsModeText];
+  if (tlsMode === undefined) throw new UsageError(`--tls-mode: expected off, permissive or enforcing, got ${tlsModeText}`);
+  const tlsCertPath = pick(flags["tls-cert-path"], "tlsServerCertPath", "tls.server.certPath") ?? null;
+  const tlsKeyPath = pick(flags["tls-key-path"], "tlsServerKeyPath", "tls.server.keyPath") ?? null;
+  if (tlsMode !== "off" && (tlsCertPath === null || tlsKeyPath === null)) throw new UsageError(`--tls-mode ${tlsMode} needs --tls-cert-path and --tls-key-path`);
+  const tlsClientText = pick(flags["tls-enable"], "tlsEnable", "tls.enable");
+  const tlsClient = tlsClientText === undefined ? tlsMode === "enforcing" : parseBool(tlsClientText, "--tls-enable");
+  const connectionSendBytesMax = parseSize(pick(flags["connection-send-bytes-max"], "connectionSendBytesMax") ?? "1m", "--connection-send-bytes-max");
+  if (connectionSendBytesMax < 64 * 1024) throw new UsageError("--connection-send-bytes-max must be at least 64k");
+
   return {
     kind: "run",
     warnings,
@@ -331,7 +392,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       consumeQueueEntriesPerFile: 300_000,
       messageBodyBytesMax,
       frameBytesMax,
-      connectionSendBytesMax: 64 * 1024 * 1024,
+      connectionSendBytesMax,
       messageDelayLevel,
       fileReservedHours: parseIntIn(pick(flags["file-reserved-hours"], "fileReservedTime") ?? "72", "--file-reserved-hours", 0, 100_000),
       deleteWhen,
@@ -346,6 +407,20 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       aclFile,
       logLevel: logLevel as LogLevel,
       configFile: flags.config ?? null,
+      tlsMode,
+      tlsCertPath,
+      tlsKeyPath,
+      tlsKeyPassword: pick(flags["tls-key-password"], "tlsServerKeyPassword", "tls.server.keyPassword") ?? null,
+      tlsClient,
+      connectionsMax: parseIntIn(pick(flags["max-connections"], "maxConnections") ?? "10000", "--max-connections", 1, 1_000_000),
+      connectionsPerAddressMax: parseIntIn(pick(flags["max-connections-per-address"], "maxConnectionsPerAddress") ?? "1000", "--max-connections-per-address", 1, 1_000_000),
+      requestsInFlightMax: parseIntIn(pick(flags["max-in-flight-requests"], "maxInFlightRequestsPerConnection") ?? "4096", "--max-in-flight-requests", 1, 1_000_000),
+      channelIdleTimeoutSeconds: parseIntIn(
+        pick(flags["channel-idle-timeout-seconds"], "channelIdleTimeoutSeconds", "serverChannelMaxIdleTimeSeconds") ?? "120",
+        "--channel-idle-timeout-seconds", 1, 86_400,
+      ),
+      partialFrameTimeoutMs: parseIntIn(pick(flags["partial-frame-timeout-ms"], "partialFrameTimeoutMs") ?? "30000", "--partial-frame-timeout-ms", 100, 3_600_000),
+      heldPullsMax: parseIntIn(pick(flags["max-held-pulls"], "maxHeldPulls") ?? "100000", "--max-held-pulls", 0, 10_000_000),
     },
   };
 }

@@ -15,6 +15,7 @@ import { ThroughputSampler } from "./ops/dashboard/throughput.ts";
 import { AclValidator, newInternalAccount } from "./security/acl.ts";
 import { AclConfigError, AclFile } from "./security/acl_config.ts";
 import { RequestCode } from "./net/request_code.ts";
+import { MemoryGuard } from "./io/memory_guard.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -67,6 +68,17 @@ async function run(config: Config): Promise<void> {
     const port = http.start();
     process.stdout.write(`bolide http listening on ${config.listenHost}:${port} (dashboard at /, /metrics, /healthz, /readyz)\n`);
   }
+  const serverLimits = {
+    connectionsMax: config.connectionsMax,
+    connectionsPerAddressMax: config.connectionsPerAddressMax,
+    requestsInFlightMax: config.requestsInFlightMax,
+    idleTimeoutMs: config.channelIdleTimeoutSeconds * 1000,
+    partialFrameTimeoutMs: config.partialFrameTimeoutMs,
+  };
+  const tls =
+    config.tlsMode === "off"
+      ? null
+      : { mode: config.tlsMode, certPath: config.tlsCertPath!, keyPath: config.tlsKeyPath!, ...(config.tlsKeyPassword === null ? {} : { keyPassword: config.tlsKeyPassword }) };
   if (config.role !== "broker") {
     namesrv = new NameServer(
       {
@@ -74,6 +86,9 @@ async function run(config: Config): Promise<void> {
         port: config.namesrvPort,
         frameBytesMax: config.frameBytesMax,
         connectionSendBytesMax: config.connectionSendBytesMax,
+        serverLimits,
+        tls,
+        tlsClient: config.tlsClient,
         brokerExpiryMs: 120_000,
         expiryScanIntervalMs: 10_000,
         defaultTopicQueueNums: config.defaultTopicQueueNums,
@@ -82,7 +97,7 @@ async function run(config: Config): Promise<void> {
       realIo,
     );
     const port = namesrv.start();
-    process.stdout.write(`bolide namesrv listening on ${config.listenHost}:${port}\n`);
+    process.stdout.write(`bolide namesrv listening on ${config.listenHost}:${port}${tls ? ` (TLS ${tls.mode})` : ""}\n`);
   }
   if (config.role !== "namesrv") {
     broker = new Broker(
@@ -104,6 +119,10 @@ async function run(config: Config): Promise<void> {
         defaultTopicQueueNums: config.defaultTopicQueueNums,
         frameBytesMax: config.frameBytesMax,
         connectionSendBytesMax: config.connectionSendBytesMax,
+        serverLimits,
+        tls,
+        tlsClient: config.tlsClient,
+        heldPullsMax: config.heldPullsMax,
         registerIntervalMs: 30_000,
         channelExpiryMs: 120_000,
         offsetPersistIntervalMs: 5_000,
@@ -140,7 +159,7 @@ async function run(config: Config): Promise<void> {
     aclFile?.start();
     const port = await broker.start();
     if (broker.repl.master) process.stdout.write(`bolide ha listening on ${config.listenHost}:${broker.repl.haPort} (${config.brokerRole})\n`);
-    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr}, ${config.brokerRole})\n`);
+    process.stdout.write(`bolide broker listening on ${config.listenHost}:${port} (clients reach it at ${broker.brokerAddr}, ${config.brokerRole})${tls ? ` (TLS ${tls.mode})` : ""}\n`);
   }
 
   const throughput = new ThroughputSampler(metrics.totals, () => Date.now());
@@ -149,6 +168,7 @@ async function run(config: Config): Promise<void> {
     http.api = new DashboardApi({ role: config.role, version: versionLine(), broker, namesrv, throughput });
     http.ready = true;
   }
+  new MemoryGuard().start();
 
   // Every role listens and the broker has registered (broker.start() awaits one round): ready.
   notifySystemd(`READY=1\nSTATUS=serving (role ${config.role})`);

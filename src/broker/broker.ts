@@ -16,7 +16,8 @@ import { newRequest, newResponse, type RemotingCommand } from "../net/remoting_c
 import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
-import { RemotingServer } from "../net/tcp_server.ts";
+import { RemotingServer, type ServerLimits } from "../net/tcp_server.ts";
+import type { TlsServerOptions } from "../net/tls.ts";
 import { encodeJsonBody } from "../protocol/json_body.ts";
 import { hostBytes, type HostBytes } from "../protocol/message_record.ts";
 import { dlqTopicPrefix, newTopicConfig, permReadWrite, type TopicConfig } from "../protocol/topic.ts";
@@ -74,6 +75,14 @@ export interface BrokerConfig {
   defaultTopicQueueNums: number;
   frameBytesMax: number;
   connectionSendBytesMax: number;
+  /** Connection limits of the broker port (absent: serverLimitsDefault). */
+  serverLimits?: Partial<ServerLimits>;
+  /** TLS on the broker port; absent or mode "off": plaintext. */
+  tls?: TlsServerOptions | null;
+  /** Connect to the name servers with TLS. */
+  tlsClient?: boolean;
+  /** Pulls held at once (long polling); one more is answered SYSTEM_BUSY. Absent: unlimited. */
+  heldPullsMax?: number;
   registerIntervalMs: number;
   channelExpiryMs: number;
   offsetPersistIntervalMs: number;
@@ -101,7 +110,7 @@ export class Broker {
   readonly timer: TimerMessageService;
   readonly queueLocks: QueueLockTable;
   readonly transactions: TransactionService;
-  readonly namesrv = new RemotingClient();
+  readonly namesrv: RemotingClient;
   private readonly server: RemotingServer;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   readonly version: string = packageVersion;
@@ -126,6 +135,7 @@ export class Broker {
   ) {
     this.bootTimestampMs = io.clock.realtimeMs();
     this.hotBytesMax = Math.floor((totalmem() * config.accessMessageInMemoryMaxRatio) / 100);
+    this.namesrv = new RemotingClient(config.tlsClient ? { tls: true } : {});
     this.topics = new TopicConfigManager(config.store.dataDir, io, config.autoCreateTopicEnable);
     this.offsets = new ConsumerOffsetManager(config.store.dataDir);
     this.clients = new ClientManager(config.channelExpiryMs, (group, clientId) => {
@@ -150,7 +160,7 @@ export class Broker {
     this.schedule = new ScheduleMessageService(this.store, parseDelayLevels(config.messageDelayLevel), config.store.dataDir, io, () => this.storeHost);
     this.queueLocks = new QueueLockTable(() => io.clock.monotonicMs());
     this.transactions = new TransactionService(this.store, this.offsets, this.clients, io, () => this.storeHost, (message) => this.applyDelay(message), config.transaction);
-    this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000);
+    this.pullHold = new PullHoldService(io, (topic, queueId) => this.store.maxOffset(topic, queueId), 1000, config.heldPullsMax ?? Infinity);
     this.store.onArrival((topic, queueId, maxOffset, tagsCode) => {
       this.repl.onArrival(topic);
       if (topic === timerTopic) {
@@ -159,10 +169,13 @@ export class Broker {
       else this.pullHold.notify(topic, queueId, maxOffset, tagsCode);
     });
     this.server = new RemotingServer({
+      name: "broker",
       hostname: config.hostname,
       port: config.port,
       frameBytesMax: config.frameBytesMax,
       sendBytesMax: config.connectionSendBytesMax,
+      limits: config.serverLimits ?? {},
+      tls: config.tls ?? null,
       onRequest: (connection, request) => this.process(connection, request),
       onClose: (connection) => this.clients.expire(this.io.clock.realtimeMs(), connection),
     });

@@ -3,6 +3,10 @@
  * topic@queueId, until a message that passes their filter arrives (woken at once by the store's
  * arrival listener), or their deadline (the client's suspendTimeoutMillis, capped below the
  * clients' 30 s socket timeout) passes. Either way `resume` runs the pull again, which answers.
+ *
+ * At most `heldMax` pulls wait at once (each holds its request and a closure, ~1–2 KiB): hold()
+ * returns false past it and the caller answers SYSTEM_BUSY, which clients take as "retry later"
+ * (the Java client waits 3 s) rather than PULL_NOT_FOUND, which they re-send at once.
  */
 import type { Io } from "../io/io.ts";
 
@@ -22,18 +26,27 @@ export class PullHoldService {
     private readonly io: Io,
     private readonly maxOffsetOf: (topic: string, queueId: number) => number,
     private readonly checkIntervalMs: number,
+    private readonly heldMax: number = Infinity,
   ) {}
+
+  /** How many pulls may wait at once. */
+  get capacity(): number {
+    return this.heldMax;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.check(), this.checkIntervalMs);
   }
 
-  hold(topic: string, queueId: number, pull: HeldPull): void {
+  /** Holds `pull`; false (nothing held) when heldMax pulls wait already. */
+  hold(topic: string, queueId: number, pull: HeldPull): boolean {
+    if (this.heldCount >= this.heldMax) return false;
     const key = `${topic}@${queueId}`;
     let list = this.held.get(key);
     if (!list) this.held.set(key, (list = []));
     list.push(pull);
     this.heldCount++;
+    return true;
   }
 
   /** A message arrived: wake the pulls it satisfies. */

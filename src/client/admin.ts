@@ -15,6 +15,7 @@
  * ClientInstance (a producer's or consumer's) to share its connections and routes.
  */
 import type { Credentials } from "../security/sign.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo } from "../io/io.ts";
 import { newRequest } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
@@ -30,6 +31,8 @@ export interface MQAdminOptions {
   namesrvAddr: string;
   /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
   credentials?: Credentials;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
 }
 
 export class MQAdmin {
@@ -41,7 +44,7 @@ export class MQAdmin {
       this.instance = options.instance;
       this.owned = false;
     } else {
-      this.instance = new ClientInstance(options.namesrvAddr, realIo.random, undefined, options.credentials);
+      this.instance = new ClientInstance(options.namesrvAddr, realIo.random, undefined, options.credentials, options.tls);
       this.owned = true;
     }
   }

@@ -26,6 +26,7 @@ import { newRequest, type RemotingCommand } from "../net/remoting_command.ts";
 import { RequestCode } from "../net/request_code.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { decodeJsonBody, encodeJsonBody } from "../protocol/json_body.ts";
 import type { QueueData, TopicRoute } from "../protocol/route_data.ts";
 import { Perm } from "../protocol/topic.ts";
@@ -140,11 +141,11 @@ export class ClientInstance {
   /** Grows whenever a broker's master (or a new slave) address is learned or changes: time to heartbeat it. */
   mastersVersion = 0;
 
-  /** `credentials`: every request is signed with them (RocketMQ's ACL, src/security/sign.ts). */
-  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler, credentials?: Credentials) {
+  /** `credentials`: every request is signed with them (RocketMQ's ACL, src/security/sign.ts); `tls`: connect with TLS. */
+  constructor(namesrvAddr: string, random: Random, onRequest?: RequestHandler, credentials?: Credentials, tls?: TlsClientOption) {
     this.namesrvAddrs = parseNamesrvAddrs(namesrvAddr);
     this.namesrvIndex = random.below(this.namesrvAddrs.length);
-    this.remoting = new RemotingClient({ ...(onRequest ? { onRequest } : {}), ...(credentials ? { credentials } : {}) });
+    this.remoting = new RemotingClient({ ...(onRequest ? { onRequest } : {}), ...(credentials ? { credentials } : {}), ...(tls ? { tls } : {}) });
   }
 
   /** Sends `request`; transport failures become MQClientError. */

@@ -24,6 +24,7 @@
  * Requires: start() before sending; shutdown() once at the end.
  */
 import type { Credentials } from "../security/sign.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -64,6 +65,8 @@ export interface ProducerOptions {
   maxMessageBytes?: number;
   /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
   credentials?: Credentials;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
   io?: Io;
 }
 
@@ -116,6 +119,7 @@ export class Producer {
       compression: options.compression ?? "zlib",
       maxMessageBytes: options.maxMessageBytes ?? messageBodyBytesMaxDefault,
       io: options.io ?? realIo,
+      tls: options.tls ?? false,
     };
     if (this.options.producerGroup.length === 0) throw new MQClientError("producerGroup is required");
     if (this.options.sendMsgTimeoutMs <= 0) throw new MQClientError("sendMsgTimeoutMs must be positive");
@@ -126,7 +130,7 @@ export class Producer {
 
   async start(): Promise<void> {
     if (this.instance) throw new MQClientError("producer already started");
-    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials);
+    this.instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials, this.options.tls);
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs));
     this.timers.push(setInterval(() => void this.instance?.refreshRoutes(), routeRefreshIntervalMs));
   }

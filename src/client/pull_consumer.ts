@@ -18,6 +18,7 @@
  * Requires: start() before anything else; shutdown() once at the end.
  */
 import type { Credentials } from "../security/sign.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo } from "../io/io.ts";
 import { ResponseCode } from "../net/response_code.ts";
 import { ClientInstance, heartbeatIntervalMs, PullSysFlag, routeRefreshIntervalMs, subscribeQueues } from "./client_instance.ts";
@@ -47,6 +48,8 @@ export interface PullConsumerOptions {
   instanceName?: string;
   /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
   credentials?: Credentials;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
 }
 
 export class PullConsumer {
@@ -65,7 +68,7 @@ export class PullConsumer {
 
   async start(): Promise<void> {
     if (this.instance) throw new MQClientError("consumer already started");
-    const instance = new ClientInstance(this.options.namesrvAddr, realIo.random, undefined, this.options.credentials);
+    const instance = new ClientInstance(this.options.namesrvAddr, realIo.random, undefined, this.options.credentials, this.options.tls);
     this.instance = instance;
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs));
     this.timers.push(setInterval(() => void instance.refreshRoutes(), routeRefreshIntervalMs));

@@ -36,6 +36,7 @@
  * Pulls always go to the master (suggestWhichBrokerId is not followed).
  */
 import type { Credentials } from "../security/sign.ts";
+import type { TlsClientOption } from "../net/tls.ts";
 import { realIo, type Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
 import type { Connection } from "../net/connection.ts";
@@ -98,6 +99,8 @@ export interface PushConsumerOptions {
   offsetStoreDir?: string | null;
   /** Sign every request for a broker with ACL on (RocketMQ's AclClientRPCHook + SessionCredentials). */
   credentials?: Credentials;
+  /** Connect with TLS (to name servers and brokers alike, as the Java client's useTLS): `true` does not check the server's certificate. */
+  tls?: TlsClientOption;
   io?: Io;
 }
 
@@ -151,7 +154,7 @@ class Fifo<T> {
 
 export class PushConsumer {
   readonly clientId: string;
-  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs" | "credentials">> & { consumeTimestampMs: number | null };
+  private readonly options: Required<Omit<PushConsumerOptions, "instanceName" | "consumeTimestampMs" | "credentials" | "tls">> & { consumeTimestampMs: number | null; tls: TlsClientOption };
   private readonly credentials: Credentials | undefined;
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private handler: MessageHandler | null = null;
@@ -175,6 +178,7 @@ export class PushConsumer {
       messageModel: options.messageModel ?? "CLUSTERING",
       consumeFromWhere: options.consumeFromWhere ?? "CONSUME_FROM_LAST_OFFSET",
       consumeTimestampMs: options.consumeTimestampMs ?? null,
+      tls: options.tls ?? false,
       consumeConcurrency: options.consumeConcurrency ?? 20,
       pullBatchSize: options.pullBatchSize ?? 32,
       pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
@@ -238,7 +242,7 @@ export class PushConsumer {
       const retryTopic = retryTopicPrefix + this.options.consumerGroup;
       this.subscriptions.set(retryTopic, buildSubscription(retryTopic, "*", this.options.io.clock.realtimeMs()));
     }
-    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials);
+    const instance = new ClientInstance(this.options.namesrvAddr, this.options.io.random, (connection, request) => this.onRequest(connection, request), this.credentials, this.options.tls);
     this.instance = instance;
     await Promise.all(
       [...this.subscriptions.keys()].map((topic) =>

@@ -16,7 +16,8 @@ import { newRequest, newResponse, type RemotingCommand } from "../net/remoting_c
 import { RequestCode } from "../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../net/response_code.ts";
 import { RemotingClient } from "../net/tcp_client.ts";
-import { RemotingServer } from "../net/tcp_server.ts";
+import { RemotingServer, type ServerLimits } from "../net/tcp_server.ts";
+import type { TlsServerOptions } from "../net/tls.ts";
 import { decodeJsonBody, encodeJsonBody } from "../protocol/json_body.ts";
 import {
   defaultTopic,
@@ -29,6 +30,7 @@ import {
 } from "../protocol/topic.ts";
 import { RouteTable } from "./route_table.ts";
 import type { Credentials } from "../security/sign.ts";
+import { parseRegisterBrokerBody } from "./register_body.ts";
 
 const log = logScoped("namesrv");
 
@@ -37,6 +39,12 @@ export interface NameServerConfig {
   port: number;
   frameBytesMax: number;
   connectionSendBytesMax: number;
+  /** Connection limits of the name server port (absent: serverLimitsDefault). */
+  serverLimits?: Partial<ServerLimits>;
+  /** TLS on the name server port; absent or mode "off": plaintext. */
+  tls?: TlsServerOptions | null;
+  /** Connect to brokers (topic creation on lookup) with TLS. */
+  tlsClient?: boolean;
   brokerExpiryMs: number;
   expiryScanIntervalMs: number;
   /** Queues of a topic created on lookup, before the TBW102 cap. */
@@ -57,8 +65,11 @@ export class NameServer {
     private readonly config: NameServerConfig,
     private readonly io: Io,
   ) {
-    this.brokers = new RemotingClient(config.brokerCredentials ? { credentials: config.brokerCredentials } : {});
+    this.brokers = new RemotingClient({ ...(config.brokerCredentials ? { credentials: config.brokerCredentials } : {}), ...(config.tlsClient ? { tls: true } : {}) });
     this.server = new RemotingServer({
+      name: "namesrv",
+      limits: config.serverLimits ?? {},
+      tls: config.tls ?? null,
       hostname: config.hostname,
       port: config.port,
       frameBytesMax: config.frameBytesMax,
@@ -138,10 +149,7 @@ export class NameServer {
       if (ext[field] === undefined) throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${field}> is null`);
     }
     if (ext["compressed"] === "true") throw new RemotingError(ResponseCode.SYSTEM_ERROR, "compressed registration bodies are not supported; set compressedRegister=false");
-    const body = decodeJsonBody(request.body) as {
-      topicConfigSerializeWrapper?: { dataVersion?: unknown; topicConfigTable?: Record<string, TopicConfig> };
-    } | null;
-    const wrapper = body?.topicConfigSerializeWrapper;
+    const body = parseRegisterBrokerBody(request.body);
     const result = this.routes.register(
       {
         clusterName: ext["clusterName"]!,
@@ -149,8 +157,8 @@ export class NameServer {
         brokerAddr: ext["brokerAddr"]!,
         brokerId: Number(ext["brokerId"]),
         haServerAddr: ext["haServerAddr"] ?? "",
-        dataVersion: JSON.stringify(wrapper?.dataVersion ?? null),
-        topics: Object.values(wrapper?.topicConfigTable ?? {}),
+        dataVersion: JSON.stringify(body.dataVersion),
+        topics: body.topics,
         connectionId: connection,
       },
       this.io.clock.realtimeMs(),

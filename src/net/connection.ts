@@ -8,9 +8,16 @@
  * - Writes are batched: responses queued within one microtask leave in one socket write.
  *   Bun's socket.write may take fewer bytes than offered; the rest waits for `drain`.
  * - Backpressure: once more than `sendBytesMax` bytes wait to be written, reading from the
- *   peer pauses until the queue drains below half of it. Nothing is buffered without bound
- *   except the answers to requests already read.
+ *   peer pauses until the queue drains below half of it, and frames already read but not yet
+ *   decoded wait (copied out of the read buffer) until then. What one connection can make us
+ *   hold is bounded: sendBytesMax + the answers of at most `requestsInFlightMax` requests + one
+ *   read chunk.
+ * - At most `requestsInFlightMax` requests of a peer are processed at once; one more is
+ *   answered SYSTEM_BUSY (2) at once, unprocessed (a oneway one is dropped), as RocketMQ's
+ *   [REJECTREQUEST] flow control does.
  * - A frame over `frameBytesMax` or a malformed header closes this connection only.
+ * - lastActivityMs (bytes read or written) and partialFrameSinceMs (a frame started and not
+ *   finished) let the server drop idle peers and slow senders (RemotingServer.sweep).
  * - invoke() matches responses by opaque and fails with RemotingTimeout after its timeout;
  *   all pending invokes fail when the connection closes.
  */
@@ -24,10 +31,17 @@ import { RemotingError, ResponseCode } from "./response_code.ts";
 
 const log = logScoped("net");
 
+/** Queued frames are joined into writes of about this size (one syscall for many small answers). */
+const writeBatchBytes = 256 * 1024;
+/** Past sendBytesMax × this + frameBytesMax, queued answers close the connection instead of growing. */
+export const sendQueueHardFactor = 8;
+
 /** What a Connection needs of a socket: Bun's TCP socket has all of it. */
 export interface SocketLike {
   write(data: Uint8Array): number;
   end(): void;
+  /** Close at once, dropping unsent bytes (for peers dropped by a limit). */
+  terminate?(): void;
   pause?(): unknown;
   resume?(): unknown;
   readonly remoteAddress: string;
@@ -41,6 +55,8 @@ export interface ConnectionOptions {
   sendBytesMax: number;
   onRequest: RequestHandler;
   onClose?: (connection: Connection) => void;
+  /** Requests processed at once before SYSTEM_BUSY; default unlimited (clients). */
+  requestsInFlightMax?: number;
 }
 
 export class RemotingTimeout extends Error {}
@@ -58,9 +74,17 @@ export class Connection {
   private sendChunks: Uint8Array[] = [];
   private sendBytes = 0;
   private flushScheduled = false;
+  /** A write took less than offered: wait for the socket's drain before writing again. */
+  private writeBlocked = false;
   private paused = false;
   closed = false;
   private closeHandled = false;
+  /** Requests handed to onRequest and not answered yet. */
+  requestsInFlight = 0;
+  /** performance.now() of the last byte read or written. */
+  lastActivityMs = performance.now();
+  /** performance.now() when the frame now being received started; 0 when none is partial. */
+  partialFrameSinceMs = 0;
   readonly remoteHost: string;
   readonly remotePort: number;
   /** Free for the owner: e.g. the broker keeps the client id here. */
@@ -82,17 +106,35 @@ export class Connection {
   get queuedSendBytes(): number {
     return this.sendBytes;
   }
+  /** True while reading is paused because the peer does not take our answers. */
+  get readPaused(): boolean {
+    return this.paused;
+  }
 
   /** Feed bytes read from the socket. */
   onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    this.lastActivityMs = performance.now();
     this.decoder.push(chunk);
+    this.readFrames();
+  }
+
+  private readFrames(): void {
     for (;;) {
+      if (this.closed) return;
+      if (this.paused) {
+        this.decoder.retain(); // the rest waits, out of the socket's read buffer, for resume
+        return;
+      }
       let frame: Uint8Array | null;
       let command: RemotingCommand;
       try {
         frame = this.decoder.next();
-        if (frame === null) return;
+        if (frame === null) {
+          if (this.decoder.bufferedBytes === 0) this.partialFrameSinceMs = 0;
+          else if (this.partialFrameSinceMs === 0) this.partialFrameSinceMs = performance.now();
+          return;
+        }
         command = decodeFrame(frame);
       } catch (error) {
         if (error instanceof FrameTooLarge || error instanceof HeaderError) {
@@ -116,6 +158,13 @@ export class Connection {
   }
 
   private dispatch(request: RemotingCommand): void {
+    const inFlightMax = this.options.requestsInFlightMax ?? Infinity;
+    if (this.requestsInFlight >= inFlightMax) {
+      log.warnEvery(1000, "connection.busy", { peer: this.remoteAddress, requestsInFlight: this.requestsInFlight, limit: inFlightMax, code: request.code });
+      if (!isOneway(request)) this.send(newResponse(request, ResponseCode.SYSTEM_BUSY, `[REJECTREQUEST]system busy: ${inFlightMax} requests in flight on this connection`));
+      return;
+    }
+    this.requestsInFlight++;
     let result: Promise<RemotingCommand | null> | RemotingCommand | null;
     try {
       result = this.options.onRequest(this, request);
@@ -134,6 +183,7 @@ export class Connection {
   }
 
   private answer(request: RemotingCommand, response: RemotingCommand | null): void {
+    this.requestsInFlight--;
     if (response === null || isOneway(request) || this.closed) return;
     this.send(response);
   }
@@ -141,6 +191,10 @@ export class Connection {
   private answerError(request: RemotingCommand, error: unknown): void {
     if (error instanceof RemotingError) {
       this.answer(request, newResponse(request, error.code, error.message));
+      return;
+    }
+    if (this.closed) {
+      this.requestsInFlight--;
       return;
     }
     log.error("request.failed", { code: request.code, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
@@ -153,29 +207,60 @@ export class Connection {
     const frame = encodeFrame(command);
     this.sendChunks.push(frame);
     this.sendBytes += frame.length;
+    // Reading paused long ago and answers to requests read before still pile up: a peer this far
+    // behind is not reading at all. Bounded, whatever it asked for.
+    const hardBytesMax = this.options.sendBytesMax * sendQueueHardFactor + this.options.frameBytesMax;
+    if (this.sendBytes > hardBytesMax) {
+      log.warnEvery(1000, "connection.send_queue_overflow", { peer: this.remoteAddress, queuedBytes: this.sendBytes, limit: hardBytesMax });
+      this.close(true);
+      return;
+    }
     if (this.sendBytes > this.options.sendBytesMax && !this.paused) {
       this.paused = true;
       this.socket.pause?.();
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(() => this.flush());
     }
   }
 
-  /** Write what is queued; called once per microtask and from the socket's drain handler. */
-  readonly flush = (): void => {
+  /**
+   * Write what is queued; called once per microtask and from the socket's drain handler. Runs of
+   * small frames are joined into writes of about writeBatchBytes; a big frame goes as it is.
+   * After a partial write nothing more is tried until the socket drains, so a peer that does not
+   * read costs no copying per queued answer.
+   */
+  readonly flush = (fromDrain = false): void => {
     this.flushScheduled = false;
-    if (this.closed || this.sendBytes === 0) return;
-    const data = this.sendChunks.length === 1 ? this.sendChunks[0]! : concat(this.sendChunks, this.sendBytes);
-    const written = this.socket.write(data);
-    assert(written >= -1 && written <= data.length, "socket wrote more than offered");
-    const taken = Math.max(written, 0);
-    this.sendBytes -= taken;
-    this.sendChunks = this.sendBytes === 0 ? [] : [data.subarray(taken)];
+    if (fromDrain === true) this.writeBlocked = false;
+    if (this.closed || this.sendBytes === 0 || this.writeBlocked) return;
+    const chunks = this.sendChunks;
+    let head = 0;
+    while (head < chunks.length) {
+      let end = head + 1;
+      let batchBytes = chunks[head]!.length;
+      while (end < chunks.length && batchBytes < writeBatchBytes) batchBytes += chunks[end++]!.length;
+      const data = end === head + 1 ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      const written = this.socket.write(data);
+      assert(written >= -1 && written <= data.length, "socket wrote more than offered");
+      const taken = Math.max(written, 0);
+      if (taken > 0) this.lastActivityMs = performance.now();
+      this.sendBytes -= taken;
+      if (taken < data.length) {
+        // The rest of this batch stays as one chunk; the socket tells us (drain) when to go on.
+        chunks.splice(0, end, data.subarray(taken));
+        head = 0;
+        this.writeBlocked = true;
+        break;
+      }
+      head = end;
+    }
+    if (!this.writeBlocked) this.sendChunks = [];
     if (this.paused && this.sendBytes <= this.options.sendBytesMax / 2) {
       this.paused = false;
       this.socket.resume?.();
+      if (this.decoder.unreadBytes > 0) queueMicrotask(() => this.readFrames());
     }
   };
 
@@ -198,12 +283,14 @@ export class Connection {
     this.send(request);
   }
 
-  close(): void {
+  /** Closes the connection; `abort` drops what is unsent and closes at once (a peer dropped by a limit). */
+  close(abort = false): void {
     if (this.closed) return;
-    this.flush();
+    if (!abort) this.flush();
     this.closed = true;
     try {
-      this.socket.end();
+      if (abort && this.socket.terminate) this.socket.terminate();
+      else this.socket.end();
     } catch {
       // already closed
     }

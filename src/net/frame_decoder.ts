@@ -3,7 +3,9 @@
 // the chunk; only a frame that straddles chunks is copied, once, into a buffer of its own size.
 //
 // Contract: push() a chunk, then call next() until it returns null. A returned frame is valid
-// until the next push(); callers decode it (decodeFrame copies the body) before pushing again.
+// until the next push() or retain(); callers decode it (decodeFrame copies the body) before that.
+// A reader that stops calling next() early (backpressure) calls retain(): the unread rest of the
+// chunk is copied so the caller's read buffer can be reused; a later push() appends to it.
 import { frameLengthBytes, frameHeaderWordBytes } from "./frame.ts";
 
 export class FrameTooLarge extends Error {}
@@ -22,8 +24,31 @@ export class FrameDecoder {
   constructor(private readonly frameBytesMax: number) {}
 
   push(chunk: Uint8Array): void {
+    const unread = this.chunk.length - this.chunkAt;
+    if (unread > 0) {
+      const joined = new Uint8Array(unread + chunk.length);
+      joined.set(this.chunk.subarray(this.chunkAt));
+      joined.set(chunk, unread);
+      chunk = joined;
+    }
     this.chunk = chunk;
     this.chunkAt = 0;
+  }
+
+  /** Copies the unread rest of the current chunk, so that the chunk itself may be reused. */
+  retain(): void {
+    if (this.chunkAt >= this.chunk.length) {
+      this.chunk = empty;
+      this.chunkAt = 0;
+      return;
+    }
+    this.chunk = this.chunk.slice(this.chunkAt);
+    this.chunkAt = 0;
+  }
+
+  /** Bytes pushed and not yet taken by next(): the unread rest of the chunk. */
+  get unreadBytes(): number {
+    return this.chunk.length - this.chunkAt;
   }
 
   /** The next whole frame, or null when more bytes are needed. Throws FrameTooLarge. */

@@ -5,6 +5,7 @@ import { Connection, ConnectionClosed, type RequestHandler } from "./connection.
 import { frameBytesMaxDefault } from "./frame.ts";
 import type { RemotingCommand } from "./remoting_command.ts";
 import { signRequest, type Credentials } from "../security/sign.ts";
+import { bunClientTls, type TlsClientOption } from "./tls.ts";
 
 export interface ClientOptions {
   frameBytesMax?: number;
@@ -14,6 +15,8 @@ export interface ClientOptions {
   onRequest?: RequestHandler;
   /** Sign every request sent, as RocketMQ's AclClientRPCHook does (src/security/sign.ts). */
   credentials?: Credentials;
+  /** Connect with TLS: `true` without checking the server's certificate (as the Java client by default). */
+  tls?: TlsClientOption;
 }
 
 export class RemotingClient {
@@ -43,9 +46,19 @@ export class RemotingClient {
     const options = this.options;
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const tls = bunClientTls(options.tls);
+    // With TLS the connection is usable once the handshake is done, not at open.
+    let handshaken: (() => void) | null = null;
+    let handshakeFailed: ((error: Error) => void) | null = null;
+    const handshake = new Promise<void>((resolve, reject) => {
+      handshaken = resolve;
+      handshakeFailed = reject;
+    });
+    handshake.catch(() => {});
     const connecting = Bun.connect<Connection>({
       hostname,
       port,
+      ...(tls ? { tls } : {}),
       socket: {
         open(socket: Socket<Connection>) {
           socket.setNoDelay(true);
@@ -55,17 +68,28 @@ export class RemotingClient {
             onRequest: options.onRequest ?? (() => null),
             onClose: forget,
           });
+          if (!tls) handshaken!();
+        },
+        handshake(socket, success, error) {
+          // success is false for an unverified certificate too; rejectUnauthorized decides that.
+          if (success || (tls && !tls.rejectUnauthorized && error && !/EPROTO|handshake/i.test(`${(error as { code?: string }).code} ${error.message}`))) handshaken!();
+          else {
+            handshakeFailed!(new ConnectionClosed(`TLS handshake with ${address} failed: ${error?.message ?? "unknown"}`));
+            socket.terminate();
+          }
         },
         data(socket, chunk) {
           socket.data.onData(chunk);
         },
         drain(socket) {
-          socket.data.flush();
+          socket.data.flush(true);
         },
         close(socket) {
+          handshakeFailed!(new ConnectionClosed(`connection to ${address} closed`));
           socket.data?.onClosed();
         },
         error(socket) {
+          handshakeFailed!(new ConnectionClosed(`connection to ${address} failed`));
           socket.data?.onClosed();
         },
         connectError() {},
@@ -76,6 +100,7 @@ export class RemotingClient {
     });
     try {
       const socket = await Promise.race([connecting, timeout]);
+      await Promise.race([handshake, timeout]);
       return socket.data;
     } catch (error) {
       throw new ConnectionClosed(`cannot connect to ${address}: ${error instanceof Error ? error.message : String(error)}`);

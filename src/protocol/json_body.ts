@@ -30,12 +30,20 @@ export function jsonText(value: unknown, indent?: number): string {
   return JSON.stringify(normalise(value), null, indent);
 }
 
+/** A body that is not JSON (fastjson's unquoted integer keys aside): the only error decodeJsonBody throws. */
+export class JsonBodyError extends Error {}
+
 export function decodeJsonBody(body: Uint8Array | null): unknown {
   if (!body || body.length === 0) return null;
   const text = decoder.decode(body);
   try {
     return JSON.parse(text);
   } catch {
-    return JSON.parse(text.replace(/([{,]\s*)(-?\d+)\s*:/g, '$1"$2":'));
+    try {
+      return JSON.parse(text.replace(/([{,]\s*)(-?\d+)\s*:/g, '$1"$2":'));
+    } catch (error) {
+      // SyntaxError, or a RangeError for nesting deeper than the parser's stack.
+      throw new JsonBodyError(`body is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }

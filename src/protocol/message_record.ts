@@ -241,21 +241,26 @@ export function decodeRecord(source: Uint8Array, at = 0): MessageExt {
   const sysFlag = view.getInt32(p); p += 4;
   const bornTimestamp = readU64(view, p); p += 8;
   const bornHostBytes = sysFlag & SysFlag.BORNHOST_V6 ? 20 : 8;
+  const storeHostBytes = sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8;
+  const end = at + storeSize;
+  // The fixed part with these host widths, then the body length field, must fit the record.
+  if (recordFixedBytesIpv4 - 16 + bornHostBytes + storeHostBytes > storeSize) throw new RecordError("record shorter than its fixed fields");
   const bornHostRaw = source.slice(p, p + bornHostBytes);
   const bornHost = hostString(bornHostRaw); p += bornHostBytes;
   const storeTimestamp = readU64(view, p); p += 8;
-  const storeHostBytes = sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8;
   const storeHostRaw = source.slice(p, p + storeHostBytes);
   const storeHost = hostString(storeHostRaw); p += storeHostBytes;
   const reconsumeTimes = view.getInt32(p); p += 4;
   const preparedTransactionOffset = readU64(view, p); p += 8;
   const bodyBytes = view.getInt32(p); p += 4;
-  if (bodyBytes < 0 || p + bodyBytes > at + storeSize) throw new RecordError("body overruns record");
+  // body, then 1 byte topic length, then 2 bytes properties length
+  if (bodyBytes < 0 || p + bodyBytes + 1 > end) throw new RecordError("body overruns record");
   const body = source.slice(p, p + bodyBytes); p += bodyBytes;
   const topicBytes = view.getUint8(p); p += 1;
+  if (p + topicBytes + 2 > end) throw new RecordError("topic overruns record");
   const topic = decoder.decode(source.subarray(p, p + topicBytes)); p += topicBytes;
   const propsBytes = view.getInt16(p); p += 2;
-  if (propsBytes < 0 || p + propsBytes > at + storeSize) throw new RecordError("properties overrun record");
+  if (propsBytes < 0 || p + propsBytes > end) throw new RecordError("properties overrun record");
   const properties = decoder.decode(source.subarray(p, p + propsBytes));
   return {
     storeSize, bodyCrc, queueId, flag, queueOffset, commitLogOffset, sysFlag, bornTimestamp, bornHost, bornHostBytes: bornHostRaw, storeTimestamp,

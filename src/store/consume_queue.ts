@@ -14,9 +14,12 @@
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { assert } from "../assert.ts";
+import { logScoped } from "../log.ts";
 import { readU64, writeU64 } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
+
+const log = logScoped("store");
 
 export const cqEntryBytes = 20;
 
@@ -87,6 +90,12 @@ export class ConsumeQueue {
   put(offset: number, commitLogOffset: number, size: number, tagsCode: number): boolean {
     if (offset < this.maxOffset) return false;
     assert(size > 0, "consume-queue entry needs a size");
+    // Offsets follow each other; a record far ahead of the queue's end (a damaged queue-offset
+    // field, which no checksum covers) would make every file up to it. Its entry is left out.
+    if (this.files.length > 0 && offset > this.maxOffset + this.entriesPerFile) {
+      log.error("consume_queue.offset_gap", { dir: this.dir, expected: this.maxOffset, got: offset, commitLogOffset });
+      return false;
+    }
     const byteOffset = offset * cqEntryBytes;
     const file = this.fileFor(byteOffset);
     const at = byteOffset - file.fromOffset;

@@ -8,11 +8,13 @@
 #                                  rocketmq: real Apache RocketMQ via scripts/peer/rocketmq.sh)
 #   COMPAT_SCENARIOS="sync tags"   scenarios to run (default "all" = the core set: sync async oneway
 #                                  pubsub clustering broadcasting tags litepull batch delay retry dlq sql92
-#                                  resume order transaction transaction_check query acl; "extended" = none yet; "full" = both)
+#                                  resume order transaction transaction_check query acl; "extended" = none yet; "full" = both;
 #                                  `acl` runs against a target started with ACL on and
 #                                  test/compat/plain_acl.yml (Bolide: --acl-enable true --acl-file;
 #                                  RocketMQ: aclEnable=true and the file as conf/plain_acl.yml); the
 #                                  others against one without; the target is restarted when that changes.
+#                                  tls runs against a second Bolide started with --tls-mode enforcing
+#                                  and a certificate made by openssl, and is skipped for other targets)
 #   COMPAT_TIMEOUT=45              seconds per scenario (a healthy broker needs < 10 s each)
 #   COMPAT_BUDGET=330              seconds for all scenarios together; scenarios that would start
 #                                  after it is spent are reported as FAIL (keeps a hung broker from
@@ -29,7 +31,7 @@ JAR="$JAVA_DIR/target/compat.jar"
 TARGET="${COMPAT_TARGET:-bolide}"
 TIMEOUT="${COMPAT_TIMEOUT:-45}"
 BUDGET="${COMPAT_BUDGET:-330}"
-CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction transaction_check query acl"
+CORE_SCENARIOS="sync async oneway pubsub clustering broadcasting tags litepull batch delay retry dlq sql92 resume order transaction transaction_check query acl tls"
 EXTENDED_SCENARIOS=""
 SCENARIOS=""
 for s in ${COMPAT_SCENARIOS:-all}; do
@@ -47,6 +49,7 @@ MODE=plain # plain | acl: how the running target was started
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bolide-compat.XXXXXX")"
 SERVER_PID=""
+TLS_PID=""
 PEER_DIR=""
 passed=0
 failed=0
@@ -157,7 +160,48 @@ target_alive() {
   esac
 }
 
+# A Bolide with --tls-mode enforcing (both ports) for the tls scenario; sets TLS_NAMESRV.
+start_tls_target() {
+  local ports ns br dir="$WORK/tls"
+  mkdir -p "$dir/data"
+  if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+      -subj /CN=localhost >"$dir/openssl.log" 2>&1; then
+    log "openssl could not make a test certificate"; cat "$dir/openssl.log" >&2; return 1
+  fi
+  ports="$(free_ports)" || return 1
+  read -r ns br <<<"$ports"
+  TLS_NAMESRV="127.0.0.1:$ns"
+  "$BOLIDE" --role all --data-dir "$dir/data" --namesrv-port "$ns" --broker-port "$br" \
+    --broker-ip 127.0.0.1 --listen-host 127.0.0.1 --http-port 0 \
+    --tls-mode enforcing --tls-cert-path "$dir/cert.pem" --tls-key-path "$dir/key.pem" >>"$WORK/bolide-tls.log" 2>&1 </dev/null &
+  TLS_PID=$!
+  local i
+  for i in $(seq 1 120); do
+    if grep -q "bolide broker listening" "$WORK/bolide-tls.log"; then
+      log "TLS bolide pid $TLS_PID up: namesrv $TLS_NAMESRV, broker 127.0.0.1:$br (enforcing)"
+      return 0
+    fi
+    if ! kill -0 "$TLS_PID" 2>/dev/null; then
+      log "TLS bolide exited during startup:"; tail -n 20 "$WORK/bolide-tls.log" >&2; TLS_PID=""; return 1
+    fi
+    sleep 0.25
+  done
+  log "TLS bolide did not start within 30 s"
+  return 1
+}
+
+stop_tls_target() {
+  [[ -z "$TLS_PID" ]] && return 0
+  kill -TERM "$TLS_PID" 2>/dev/null
+  local i
+  for i in $(seq 1 40); do kill -0 "$TLS_PID" 2>/dev/null || break; sleep 0.25; done
+  kill -KILL "$TLS_PID" 2>/dev/null
+  wait "$TLS_PID" 2>/dev/null
+  TLS_PID=""
+}
+
 stop_target() {
+  stop_tls_target
   if [[ -n "$SERVER_PID" ]]; then
     if kill -0 "$SERVER_PID" 2>/dev/null; then
       kill -TERM "$SERVER_PID" 2>/dev/null
@@ -210,13 +254,17 @@ if [[ "$TARGET" == bolide && -z "${COMPAT_NAMESRV:-}" && ! -x "$BOLIDE" ]]; then
   fi
 fi
 
-first=(${SCENARIOS})
-MODE="$(mode_of "${first[0]:-}")"
-if ! start_target; then
+NEED_MAIN=""
+MODE=""
+for s in $SCENARIOS; do
+  if [[ "$s" != tls ]]; then NEED_MAIN=1; [[ -z "$MODE" ]] && MODE="$(mode_of "$s")"; fi
+done
+MODE="${MODE:-plain}"
+if [[ -n "$NEED_MAIN" ]] && ! start_target; then
   fail_all "could not start $TARGET"
   finish
 fi
-log "target ${COMPAT_NAMESRV:+external }$TARGET, name server $NAMESRV, scenarios: $SCENARIOS"
+log "target ${COMPAT_NAMESRV:+external }$TARGET, name server ${NAMESRV:-none}, scenarios: $SCENARIOS"
 
 JAVA_OPTS=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dcompat.tmp="$WORK/java" -Dcompat.target="$TARGET" ${COMPAT_JAVA_OPTS:-})
 SUITE_START=$SECONDS
@@ -231,17 +279,31 @@ for s in $SCENARIOS; do
   t=$TIMEOUT
   if (( t > left - 15 )); then t=$((left - 15)); fi
   if (( t < 10 )); then t=10; fi
-  if [[ -z "${COMPAT_NAMESRV:-}" && "$(mode_of "$s")" != "$MODE" ]]; then
-    stop_target
-    MODE="$(mode_of "$s")"
-    log "restarting $TARGET for scenario $s (ACL $([[ $MODE == acl ]] && echo on || echo off))"
-    if ! start_target; then
-      echo "FAIL $s: could not start $TARGET (mode $MODE)"
+  if [[ "$s" == tls ]]; then
+    if [[ "$TARGET" != bolide || -n "${COMPAT_NAMESRV:-}" ]]; then
+      echo "SKIP tls: needs a Bolide this script starts with --tls-mode enforcing"
+      continue
+    fi
+    if ! start_tls_target; then
+      echo "FAIL tls: could not start a Bolide with --tls-mode enforcing"
       failed=$((failed + 1))
       continue
     fi
+    SCENARIO_NAMESRV="$TLS_NAMESRV"
+  else
+    if [[ -z "${COMPAT_NAMESRV:-}" && "$(mode_of "$s")" != "$MODE" ]]; then
+      stop_target
+      MODE="$(mode_of "$s")"
+      log "restarting $TARGET for scenario $s (ACL $([[ $MODE == acl ]] && echo on || echo off))"
+      if ! start_target; then
+        echo "FAIL $s: could not start $TARGET (mode $MODE)"
+        failed=$((failed + 1))
+        continue
+      fi
+    fi
+    SCENARIO_NAMESRV="$NAMESRV"
   fi
-  if ! target_alive; then
+  if [[ "$s" != tls ]] && ! target_alive; then
     log "$TARGET is not running any more (crashed during the previous scenario?); restarting it"
     [[ "$TARGET" == bolide ]] && { log "last bolide log lines:"; tail -n 20 "$WORK/bolide.log" >&2; }
     stop_target
@@ -253,8 +315,9 @@ for s in $SCENARIOS; do
   fi
   out="$WORK/$s.out"
   err="$WORK/$s.err"
-  timeout -k 5 "$((t + 30))" java "${JAVA_OPTS[@]}" -Dcompat.timeout="$t" -jar "$JAR" "$NAMESRV" "$s" >"$out" 2>"$err"
+  timeout -k 5 "$((t + 30))" java "${JAVA_OPTS[@]}" -Dcompat.timeout="$t" -jar "$JAR" "$SCENARIO_NAMESRV" "$s" >"$out" 2>"$err"
   rc=$?
+  [[ "$s" == tls ]] && stop_tls_target
   line="$(grep -E "^(PASS|FAIL) $s" "$out" | tail -n 1)"
   if [[ $rc -eq 0 && "$line" == PASS* ]]; then
     echo "$line"

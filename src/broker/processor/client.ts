@@ -3,22 +3,16 @@ import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { RequestCode } from "../../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../../net/response_code.ts";
-import { decodeJsonBody, encodeJsonBody } from "../../protocol/json_body.ts";
+import { encodeJsonBody } from "../../protocol/json_body.ts";
 import { retryTopicPrefix } from "../../protocol/topic.ts";
 import type { Broker } from "../broker.ts";
-import type { HeartbeatData } from "../client_manager.ts";
+import { parseCheckClientConfigBody, parseHeartbeatBody } from "./bodies.ts";
 import { sqlFilterFor } from "./pull.ts";
 
 export async function processClient(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
   switch (request.code) {
     case RequestCode.HEART_BEAT: {
-      let data: HeartbeatData;
-      try {
-        data = decodeJsonBody(request.body) as HeartbeatData;
-      } catch {
-        throw new RemotingError(ResponseCode.SYSTEM_ERROR, "heartbeat body is not valid JSON");
-      }
-      if (!data || typeof data.clientID !== "string") throw new RemotingError(ResponseCode.SYSTEM_ERROR, "heartbeat body has no clientID");
+      const data = parseHeartbeatBody(request.body);
       // Every clustering consumer group gets its retry topic (1 queue, RW), routable at once.
       for (const consumer of data.consumerDataSet ?? []) {
         if ((consumer.messageModel ?? "CLUSTERING") === "CLUSTERING") await broker.ensureTopic(retryTopicPrefix + consumer.groupName, 1);
@@ -37,11 +31,10 @@ export async function processClient(broker: Broker, connection: Connection, requ
     }
     case RequestCode.CHECK_CLIENT_CONFIG: {
       // The Java client asks before it uses an SQL92 subscription.
-      const body = decodeJsonBody(request.body) as { subscriptionData?: { expressionType?: string; subString?: string } } | null;
-      const subscription = body?.subscriptionData;
-      if (subscription?.expressionType?.toUpperCase() === "SQL92") {
+      const subscription = parseCheckClientConfigBody(request.body);
+      if (subscription?.expressionType.toUpperCase() === "SQL92") {
         try {
-          sqlFilterFor(subscription.subString ?? "");
+          sqlFilterFor(subscription.subString);
         } catch (error) {
           return newResponse(request, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `parse SQL92 filter failed: ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -10,6 +10,9 @@ import { compileSqlFilter, type SqlFilter } from "../filter/sql92.ts";
 import { Perm } from "../../protocol/topic.ts";
 import { GetStatus } from "../../store/put_status.ts";
 import type { Broker } from "../broker.ts";
+import { logScoped } from "../../log.ts";
+
+const log = logScoped("broker");
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
 
@@ -177,6 +180,10 @@ function pullOnce(
   // Nothing yet at this offset: hold the request if the client allows it.
   if (firstExecution && (header.sysFlag & PullSysFlag.SUSPEND) !== 0 && header.suspendTimeoutMillis > 0 && broker.accepting) {
     const holdMs = Math.min(header.suspendTimeoutMillis, broker.config.pullHoldMsMax);
+    if (broker.pullHold.heldCount >= broker.pullHold.capacity) {
+      log.warnEvery(1000, "pull.hold_refused", { held: broker.pullHold.heldCount, limit: broker.pullHold.capacity, peer: connection.remoteAddress });
+      return newResponse(request, ResponseCode.SYSTEM_BUSY, `[REJECTREQUEST]system busy: ${broker.pullHold.capacity} pulls held already, retry later`);
+    }
     return new Promise((resolve) => {
       broker.pullHold.hold(header.topic, header.queueId, {
         offset: header.queueOffset,

@@ -218,7 +218,7 @@ interface BatchItem {
 
 // Batch body (SEND_BATCH_MESSAGE): records back to back, each
 //   4 totalSize | 4 magic (0) | 4 bodyCrc (0) | 4 flag | 4 bodyLength B | B body | 2 propertiesLength P | P properties
-function decodeBatch(body: Uint8Array, headerProperties: Map<string, string>, bodyBytesMax: number): BatchItem[] {
+export function decodeBatch(body: Uint8Array, headerProperties: Map<string, string>, bodyBytesMax: number): BatchItem[] {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const decoder = new TextDecoder();
   const items: BatchItem[] = [];

@@ -53,6 +53,7 @@ public final class Main {
         QueryScenarios.register(SCENARIOS);
         AclScenarios.register(SCENARIOS); // needs a broker with ACL on: run.sh starts one for it
         FailoverScenarios.register(SCENARIOS);
+        TlsScenarios.register(SCENARIOS);
     }
 
     public static void main(String[] args) throws Exception {

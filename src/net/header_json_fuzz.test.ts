@@ -1,0 +1,27 @@
+// Fuzz: the JSON header codec. Mutated real headers and random bytes either decode to a
+// well-typed command or throw HeaderError; a decoded header re-encodes and decodes the same.
+import { test } from "bun:test";
+import { check, expectOnly, fuzz, sameJson } from "../testing/fuzz.ts";
+import { decodeJsonHeader, encodeJsonHeader, HeaderError } from "./header_json.ts";
+import { SerializeType } from "./remoting_command.ts";
+
+const seeds = [
+  encodeJsonHeader({ code: 310, language: "JAVA", version: 401, opaque: 2, flag: 0, remark: null, extFields: { a: "PG", b: "T", e: "0" }, body: null, serializeType: SerializeType.JSON }),
+  encodeJsonHeader({ code: 0, language: "NODE_JS", version: 1, opaque: -5, flag: 1, remark: "ok ✓", extFields: {}, body: null, serializeType: SerializeType.JSON }),
+  new TextEncoder().encode('{"code":11,"extFields":{"queueId":3,"sub":true,"n":null,"o":{"x":[1]}},"flag":0,"language":"JAVA","opaque":"7","version":401}'),
+];
+
+test("fuzz: JSON header codec", () => {
+  const count = fuzz("header_json", 150_000, (random) => {
+    const input = random.oneIn(10) ? random.bytes(random.below(64)) : random.mutate(random.pick(seeds));
+    expectOnly([HeaderError], () => {
+      const header = decodeJsonHeader(input);
+      check(Number.isInteger(header.code) && Number.isInteger(header.opaque), "integer code and opaque");
+      for (const value of Object.values(header.extFields)) check(typeof value === "string", "string extFields");
+      const again = decodeJsonHeader(encodeJsonHeader({ ...header, body: null }));
+      check(again.code === header.code, "code round-trips");
+      check(sameJson(again.extFields, header.extFields), "extFields round-trip");
+    });
+  });
+  console.log(`fuzz header_json: ${count} inputs`);
+}, 60_000);

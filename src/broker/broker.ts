@@ -374,6 +374,7 @@ export class Broker {
       storeBytes: () => this.store.commitLog.maxOffset - this.store.commitLog.minOffset,
       dataDir: this.config.store.dataDir,
       connections: () => ({ namesrv: namesrvConnections(), broker: this.server.connections.size }),
+      replication: () => this.repl.metrics(),
     });
   }
 

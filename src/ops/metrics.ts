@@ -26,6 +26,8 @@ export interface MetricsSource {
   storeBytes(): number;
   dataDir: string;
   connections(): { namesrv: number; broker: number };
+  /** A master's view of its slaves (null on other roles): how many confirm, and the bytes the best one lacks. */
+  replication?(): { slaves: number; lagBytes: number } | null;
 }
 
 export class Metrics {
@@ -85,6 +87,24 @@ export class Metrics {
         if (!counts) return;
         this.set({ role: "namesrv" }, counts.namesrv);
         this.set({ role: "broker" }, counts.broker);
+      },
+    });
+    new Gauge({
+      name: "bolide_replication_slaves",
+      help: "Slaves streaming from this master (HA connections that reported an offset)",
+      registers,
+      collect() {
+        const replication = metrics.source?.replication?.();
+        if (replication) this.set(replication.slaves);
+      },
+    });
+    new Gauge({
+      name: "bolide_replication_lag_bytes",
+      help: "Commit-log bytes written on this master and not yet confirmed by its most advanced slave",
+      registers,
+      collect() {
+        const replication = metrics.source?.replication?.();
+        if (replication) this.set(replication.lagBytes);
       },
     });
     new Gauge({

@@ -119,6 +119,14 @@ export class Replication {
     return code;
   }
 
+  /** For /metrics: a master's slave count and the bytes its most advanced slave lacks; null otherwise. */
+  metrics(): { slaves: number; lagBytes: number } | null {
+    if (!this.master) return null;
+    const slaves = this.master.slaveCount;
+    const end = this.broker.store.commitLog.maxOffset;
+    return { slaves, lagBytes: slaves > 0 ? Math.max(0, end - this.master.ackedOffset) : end };
+  }
+
   /** For GET_BROKER_RUNTIME_INFO. */
   runtimeInfo(): Record<string, string> {
     if (this.master) {

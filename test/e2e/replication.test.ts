@@ -63,6 +63,12 @@ test("ASYNC_MASTER → SLAVE: byte-identical commit log, a restarted slave resum
     await slave.start();
     const resumed = await waitCaughtUp(master, slave);
     expect(compareCommitLogs(master.dataDir, slave.dataDir, resumed)).toBe(resumed);
+    // The master's /metrics: one slave, nothing left to confirm once caught up.
+    const gauge = async (name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${master.httpPort}/metrics`)).text();
+      return Number(text.split("\n").find((line) => line.startsWith(`${name} `))?.split(" ")[1] ?? NaN);
+    };
+    await waitUntil("the master's replication gauges", async () => (await gauge("bolide_replication_slaves")) === 1 && (await gauge("bolide_replication_lag_bytes")) === 0, 10_000);
     const slaveLog = slave.logs();
     expect(slaveLog).toContain('"event":"ha.connected"');
     // It reported a non-zero offset on reconnecting (the master did not start over).

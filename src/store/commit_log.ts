@@ -54,6 +54,8 @@ export interface AppendResult {
 
 export class CommitLog {
   private readonly files: MappedFile[] = [];
+  /** fdatasync calls flush() has started (one per file with unflushed bytes): for metrics and benchmarks. */
+  fsyncCount = 0;
 
   constructor(
     private readonly dir: string,
@@ -277,6 +279,7 @@ export class CommitLog {
   /** fdatasync every file with unflushed bytes. Resolves with the flushed offset. */
   async flush(): Promise<number> {
     const dirty = this.files.filter((file) => file.flushedPosition < file.wrotePosition);
+    this.fsyncCount += dirty.length;
     await Promise.all(dirty.map((file) => file.flush()));
     return this.flushedOffset;
   }

@@ -48,6 +48,11 @@ export class MappedFile {
     return this.wrotePosition === this.fileBytes;
   }
 
+  /** Stores `source` at `position` through the file rather than the mapping (see FileMapper). */
+  write(source: Uint8Array, position: number): void {
+    this.region.write(source, position);
+  }
+
   /** fdatasync what was written since the last flush. Resolves with the flushed position. */
   flush(): Promise<number> {
     const target = this.wrotePosition;

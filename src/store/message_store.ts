@@ -45,6 +45,7 @@ import { ConsumeQueue, type CqEntry } from "./consume_queue.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
 const log = logScoped("store");
+const textDecoder = new TextDecoder();
 
 export interface StoreConfig {
   dataDir: string;
@@ -350,14 +351,19 @@ export class MessageStore {
     const bodyBytes = view.getInt32(bodyLengthAt);
     const topicAt = bodyLengthAt + 4 + bodyBytes;
     const topicBytes = bytes[topicAt]!;
-    const topic = new TextDecoder().decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
+    const topic = textDecoder.decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
+    const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
+    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
+    // Already dispatched (its consume-queue entry is there and the index is past it): queue.put
+    // and index.build would both do nothing, so skip decoding the properties. Crash recovery
+    // re-walks up to a whole segment, most of it dispatched before the crash: this is most records.
+    const existing = this.findQueue(topic, queueId);
+    if (existing && queueOffset < existing.maxOffset && physicalOffset < this.index.indexedBelow) return false;
     const propsAt = topicAt + 1 + topicBytes;
     const propsBytes = view.getInt16(propsAt);
-    const propertiesText = new TextDecoder().decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));
-    const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
+    const propertiesText = textDecoder.decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));
     const tagsCode =
       this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(decodeProperties(propertiesText).get(Property.TAGS));
-    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
     this.index.build(topic, indexKeysOf(propertiesText), physicalOffset, storeTimestamp);
     const queue = this.queue(topic, queueId);
     const wrote = queue.put(queueOffset, physicalOffset, size, tagsCode);

@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
-import { blankMagic, checkRecord, readU64, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
+import { blankMagic, checkRecord, dataViewOf, readU64, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 
@@ -22,7 +22,7 @@ const log = logScoped("store");
 /** The store time of a file's first record, or Infinity when no valid record starts the file. */
 function firstStoreTimestamp(bytes: Uint8Array, fileBytes: number): number {
   if (checkRecord(bytes, 0, fileBytes, false) <= 0) return Number.POSITIVE_INFINITY;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataViewOf(bytes);
   return readU64(view, 48 + (view.getInt32(36) & SysFlag.BORNHOST_V6 ? 20 : 8));
 }
 
@@ -33,7 +33,7 @@ function firstStoreTimestamp(bytes: Uint8Array, fileBytes: number): number {
  * (the put path adds it when a client left it out), so this finds any cut after the body.
  */
 export function recordTailIntact(bytes: Uint8Array, at: number, size: number): boolean {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataViewOf(bytes);
   const sysFlag = view.getInt32(at + 36);
   const bodyLengthAt = at + 48 + (sysFlag & SysFlag.BORNHOST_V6 ? 20 : 8) + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 20 : 8) + 12;
   const topicAt = bodyLengthAt + 4 + view.getInt32(bodyLengthAt);

@@ -6,6 +6,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { registerLongLivedView } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper, type MappedRegion } from "./file_mapper.ts";
 
 export const fileNameDigits = 20;
@@ -29,6 +30,7 @@ export class MappedFile {
   ) {
     this.region = mapper.map(path, fileBytes, reserve);
     this.bytes = this.region.bytes;
+    registerLongLivedView(this.bytes);
   }
 
   /** A segment named by its offset; `reserve`: allocate its disk space now (see file_mapper.ts). */

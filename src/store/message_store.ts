@@ -374,11 +374,6 @@ export class MessageStore {
     const topic = textDecoder.decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
     const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
     this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
-    // Already dispatched (its consume-queue entry is there and the index is past it): queue.put
-    // and index.build would both do nothing, so skip decoding the properties. Crash recovery
-    // re-walks up to a whole segment, most of it dispatched before the crash: this is most records.
-    const existing = this.findQueue(topic, queueId);
-    if (existing && queueOffset < existing.maxOffset && physicalOffset < this.index.indexedBelow) return false;
     const propsAt = topicAt + 1 + topicBytes;
     const propsBytes = view.getInt16(propsAt);
     const propertiesText = textDecoder.decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));

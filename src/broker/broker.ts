@@ -372,6 +372,7 @@ export class Broker {
       committedOffsets: () => this.offsets.entries(),
       maxOffset: (topic, queueId) => this.store.maxOffset(topic, queueId),
       storeBytes: () => this.store.commitLog.maxOffset - this.store.commitLog.minOffset,
+      commitLogFsyncs: () => this.store.commitLog.fsyncCount,
       dataDir: this.config.store.dataDir,
       connections: () => ({ namesrv: namesrvConnections(), broker: this.server.connections.size }),
       replication: () => this.repl.metrics(),

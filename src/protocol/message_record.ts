@@ -65,7 +65,12 @@ export function hostBytes(host: string, port: number): HostBytes {
       out[i * 2 + 1] = group & 0xff;
     });
   }
-  new DataView(out.buffer).setInt32(out.length - 4, port);
+  // The port, big-endian, by hand: a DataView would make the engine materialize out.buffer, which
+  // costs more than the rest of this function (the send path calls it for every message).
+  out[out.length - 4] = (port >>> 24) & 0xff;
+  out[out.length - 3] = (port >>> 16) & 0xff;
+  out[out.length - 2] = (port >>> 8) & 0xff;
+  out[out.length - 1] = port & 0xff;
   return out;
 }
 
@@ -141,7 +146,7 @@ export function writeRecord(
   physicalOffset: number,
   storeTimestamp: number,
 ): number {
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  const view = dataViewOf(target);
   let sysFlag = message.sysFlag & ~(SysFlag.BORNHOST_V6 | SysFlag.STOREHOST_V6);
   if (message.bornHost.length === 20) sysFlag |= SysFlag.BORNHOST_V6;
   if (message.storeHost.length === 20) sysFlag |= SysFlag.STOREHOST_V6;
@@ -196,12 +201,31 @@ export interface MessageExt {
 export class RecordError extends Error {}
 
 /**
+ * DataViews of long-lived byte arrays (the store's file mappings register theirs when mapped).
+ * Making a DataView over a 1 GiB mapping costs more than reading a record header through it, and
+ * recovery and the put path do that for every record.
+ */
+const longLivedViews = new WeakMap<Uint8Array, DataView>();
+
+/** Remembers a DataView over `bytes` for dataViewOf: only for arrays that live long (file mappings). */
+export function registerLongLivedView(bytes: Uint8Array): DataView {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  longLivedViews.set(bytes, view);
+  return view;
+}
+
+/** A DataView over all of `bytes`: the registered one, or a new one. */
+export function dataViewOf(bytes: Uint8Array): DataView {
+  return longLivedViews.get(bytes) ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
  * Checks the record at `source[at]` and returns its size, 0 for a blank end-of-file marker, or -1
  * when no valid record starts there (the end of the log). With `checkCrc`, the body CRC must match.
  */
 export function checkRecord(source: Uint8Array, at: number, limit: number, checkCrc: boolean): number {
   if (at + 8 > limit) return -1;
-  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  const view = dataViewOf(source);
   const size = view.getInt32(at);
   const magic = view.getInt32(at + 4);
   if (magic === blankMagic) return 0;

@@ -15,7 +15,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
-import { readU64, writeU64 } from "../protocol/message_record.ts";
+import { dataViewOf, readU64, writeU64 } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 
@@ -62,7 +62,7 @@ export class ConsumeQueue {
     this.maxOffset = this.minOffset;
     for (let i = Math.max(0, this.files.length - 3); i < this.files.length; i++) {
       const file = this.files[i]!;
-      const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+      const view = dataViewOf(file.bytes);
       let at = 0;
       while (at < this.fileBytes && view.getInt32(at + 8) > 0) at += cqEntryBytes;
       file.wrotePosition = file.flushedPosition = at;
@@ -99,7 +99,7 @@ export class ConsumeQueue {
     const byteOffset = offset * cqEntryBytes;
     const file = this.fileFor(byteOffset);
     const at = byteOffset - file.fromOffset;
-    const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+    const view = dataViewOf(file.bytes);
     writeU64(view, at, commitLogOffset);
     view.setInt32(at + 8, size);
     writeU64(view, at + 12, tagsCode); // a tag hash (sign-extended) or, for delayed messages, a due time
@@ -122,7 +122,7 @@ export class ConsumeQueue {
     const file = this.files[Math.floor((byteOffset - first.fromOffset) / this.fileBytes)];
     if (!file) return false;
     const at = byteOffset - file.fromOffset;
-    const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+    const view = dataViewOf(file.bytes);
     into.commitLogOffset = readU64(view, at);
     into.size = view.getInt32(at + 8);
     into.tagsCode = readU64(view, at + 12);
@@ -136,7 +136,7 @@ export class ConsumeQueue {
     const byteOffset = offset * cqEntryBytes;
     const file = this.files[Math.floor((byteOffset - first.fromOffset) / this.fileBytes)];
     if (!file || byteOffset < first.fromOffset) return -1;
-    return readU64(new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength), byteOffset - file.fromOffset);
+    return readU64(dataViewOf(file.bytes), byteOffset - file.fromOffset);
   }
 
   /**

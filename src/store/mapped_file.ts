@@ -6,6 +6,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { registerLongLivedView } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper, type MappedRegion } from "./file_mapper.ts";
 
 export const fileNameDigits = 20;
@@ -29,6 +30,7 @@ export class MappedFile {
   ) {
     this.region = mapper.map(path, fileBytes, reserve);
     this.bytes = this.region.bytes;
+    registerLongLivedView(this.bytes);
   }
 
   /** A segment named by its offset; `reserve`: allocate its disk space now (see file_mapper.ts). */
@@ -46,6 +48,11 @@ export class MappedFile {
   }
   get isFull(): boolean {
     return this.wrotePosition === this.fileBytes;
+  }
+
+  /** Stores `source` at `position` through the file rather than the mapping (see FileMapper). */
+  write(source: Uint8Array, position: number): void {
+    this.region.write(source, position);
   }
 
   /** fdatasync what was written since the last flush. Resolves with the flushed position. */

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { realIo } from "../io/io.ts";
 import { hostBytes, decodeRecord, type MessageToStore } from "../protocol/message_record.ts";
-import { javaHashCode } from "../protocol/message_properties.ts";
-import { MessageStore, type StoreConfig } from "./message_store.ts";
+import { decodeProperties, javaHashCode } from "../protocol/message_properties.ts";
+import { lastPropertyValue, MessageStore, type StoreConfig } from "./message_store.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
 const dirs: string[] = [];
@@ -122,4 +122,18 @@ test("SYNC flush acknowledges after an fsync shared by concurrent puts", async (
   expect(results.every((result) => result.status === PutStatus.OK)).toBe(true);
   expect(store.commitLog.flushedOffset).toBe(store.commitLog.maxOffset);
   await store.shutdown();
+});
+
+test("lastPropertyValue agrees with decodeProperties on random property strings (recovery's tag code)", () => {
+  let seed = 7;
+  const below = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ["TAGS", "KEYS", "T", "AGS", "\u0001", "\u0002", "a", "b", "XTAGS"];
+  for (let i = 0; i < 20_000; i++) {
+    let text = "";
+    for (let j = below(12); j > 0; j--) text += alphabet[below(alphabet.length)];
+    for (const name of ["TAGS", "KEYS", "a"]) expect(lastPropertyValue(text, name)).toBe(decodeProperties(text).get(name));
+  }
 });

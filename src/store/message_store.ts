@@ -25,9 +25,10 @@ import { join } from "node:path";
 import { assert } from "../assert.ts";
 import type { Io } from "../io/io.ts";
 import { logScoped } from "../log.ts";
-import { decodeProperties, propertiesBytesMax, Property, tagsCodeOf } from "../protocol/message_properties.ts";
+import { propertiesBytesMax, Property, tagsCodeOf } from "../protocol/message_properties.ts";
 import {
   checkRecord,
+  dataViewOf,
   decodeRecord,
   readU64,
   recordSizes,
@@ -45,6 +46,7 @@ import { ConsumeQueue, type CqEntry } from "./consume_queue.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
 const log = logScoped("store");
+const textDecoder = new TextDecoder();
 
 export interface StoreConfig {
   dataDir: string;
@@ -82,6 +84,11 @@ export interface StoreConfig {
   diskFullRatio?: number;
   /** How full the disk holding `path` is, 0..1. Default: statfs, RocketMQ's (total − free) / total. Tests inject it. */
   diskUsedRatio?: (path: string) => number;
+  /**
+   * Commit-log appends pwrite each record instead of encoding it into the mapping (CommitLog's
+   * writeThrough). Default: on under SYNC flush, where it makes group-commit fdatasyncs faster.
+   */
+  commitLogWriteThrough?: boolean;
   /** Where file bytes come from (file_mapper.ts): the disk by default; the power-cut simulation injects its own. */
   fileMapper?: FileMapper;
 }
@@ -122,6 +129,25 @@ export function propertyValue(properties: string, name: string): string | undefi
     }
     from = at + 1;
   }
+}
+
+/**
+ * Value of the last property `name` in an encoded properties string, as decodeProperties(...).get
+ * gives it (a repeated name keeps its last value), without decoding the rest.
+ */
+export function lastPropertyValue(properties: string, name: string): string | undefined {
+  const needle = `${name}\u0001`;
+  for (let from = properties.length; from >= 0; ) {
+    const at = properties.lastIndexOf(needle, from);
+    if (at < 0) return undefined;
+    if (at === 0 || properties.charCodeAt(at - 1) === 2) {
+      const valueAt = at + needle.length;
+      const end = properties.indexOf("\u0002", valueAt);
+      return properties.slice(valueAt, end < 0 ? properties.length : end);
+    }
+    from = at - 1;
+  }
+  return undefined;
 }
 
 /** The keys RocketMQ indexes for a message: UNIQ_KEY, then each space-separated KEYS token. */
@@ -200,7 +226,7 @@ export class MessageStore {
     private readonly io: Io,
   ) {
     assert(config.commitLogFileBytes >= config.messageBodyBytesMax + 64 * 1024 + blankMarkerBytes, "commit-log files must hold the largest message");
-    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper);
+    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper, config.commitLogWriteThrough ?? config.flush === "sync");
     this.index = new IndexService(
       join(config.dataDir, "index"), config.indexHashSlots ?? indexHashSlotsDefault, config.indexEntriesMax ?? indexEntriesMaxDefault,
       () => io.clock.realtimeMs(), config.fileMapper,
@@ -331,7 +357,7 @@ export class MessageStore {
 
   /** Builds the consume-queue entry for the record at bytes[at]. Returns whether it wrote one. */
   private dispatch(bytes: Uint8Array, at: number, notify = false): boolean {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const view = dataViewOf(bytes);
     const sysFlag = view.getInt32(at + 36);
     const type = transactionType(sysFlag);
     if (type === SysFlag.TRANSACTION_PREPARED || type === SysFlag.TRANSACTION_ROLLBACK) return false;
@@ -345,15 +371,16 @@ export class MessageStore {
     const bodyBytes = view.getInt32(bodyLengthAt);
     const topicAt = bodyLengthAt + 4 + bodyBytes;
     const topicBytes = bytes[topicAt]!;
-    const topic = new TextDecoder().decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
+    const topic = textDecoder.decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicBytes));
+    const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
+    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
     const propsAt = topicAt + 1 + topicBytes;
     const propsBytes = view.getInt16(propsAt);
-    const propertiesText = new TextDecoder().decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));
-    const storeTimestamp = readU64(view, at + 48 + bornHostBytes);
+    const propertiesText = textDecoder.decode(bytes.subarray(propsAt + 2, propsAt + 2 + propsBytes));
     const tagsCode =
-      this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(decodeProperties(propertiesText).get(Property.TAGS));
-    this.lastStoreTimestamp = Math.max(this.lastStoreTimestamp, storeTimestamp);
-    this.index.build(topic, indexKeysOf(propertiesText), physicalOffset, storeTimestamp);
+      this.config.tagsCodeFor?.(topic, propertiesText, storeTimestamp) ?? tagsCodeOf(lastPropertyValue(propertiesText, Property.TAGS));
+    // (build() skips records below indexedBelow: not splitting out their keys saves the most.)
+    if (physicalOffset >= this.index.indexedBelow) this.index.build(topic, indexKeysOf(propertiesText), physicalOffset, storeTimestamp);
     const queue = this.queue(topic, queueId);
     const wrote = queue.put(queueOffset, physicalOffset, size, tagsCode);
     if (wrote && notify) for (const listener of this.arrivalListeners) listener(topic, queueId, queue.maxOffset, tagsCode);

@@ -43,6 +43,11 @@ class SimRegion implements MappedRegion {
     this.bytes = this.durable.slice();
   }
 
+  /** Into the page cache, as a write through the mapping. */
+  write(source: Uint8Array, position: number): void {
+    this.bytes.set(source, position);
+  }
+
   sync(): Promise<void> {
     return new Promise((resolve) => this.owner.pending.push({ region: this, resolve }));
   }

@@ -68,6 +68,8 @@ test("/metrics: per-topic counters and consumer lag move with traffic", async ()
   const sends = /^bolide_request_duration_seconds_count\{code="310"\} (\d+)$/m.exec(lastText);
   expect(Number(sends?.[1])).toBeGreaterThanOrEqual(70);
   expect(Number(after.get("bolide_store_bytes")?.metrics[0]?.value)).toBeGreaterThan(0);
+  expect(after.get("bolide_store_fsyncs_total")?.type).toBe("COUNTER");
+  expect(Number(after.get("bolide_store_fsyncs_total")?.metrics[0]?.value)).toBeGreaterThanOrEqual(0);
 }, 60_000);
 
 test("/healthz and /readyz answer; unknown paths are 404", async () => {

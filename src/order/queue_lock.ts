@@ -130,6 +130,21 @@ export class QueueLockTable {
     return entry.clientId;
   }
 
+  /** Groups with at least one lock entry (live or lapsed). */
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  /** Live locks of a group, each with its queue and how long ago it was last renewed. */
+  liveLocks(group: string): Array<LockedQueue & { clientId: string; renewedAgoMs: number }> {
+    const nowMs = this.nowMs();
+    const out: Array<LockedQueue & { clientId: string; renewedAgoMs: number }> = [];
+    for (const entry of this.groups.get(group)?.values() ?? []) {
+      if (!this.expired(entry, nowMs)) out.push({ ...entry.mq, clientId: entry.clientId, renewedAgoMs: nowMs - entry.lastUpdateMs });
+    }
+    return out;
+  }
+
   /** Live locks of a group: queue key → clientId (for admin and tests). */
   snapshot(group: string): Map<string, string> {
     const out = new Map<string, string>();

@@ -109,9 +109,41 @@ describe("ordered and transactional messages (SDK against the binary)", () => {
       started.push(consumer);
       return consumer;
     };
+    // The broker's lock table (GET /api/locks on its HTTP port), sampled all through the run:
+    // whenever a consumer is in the handler for a queue, the broker names that consumer as the holder.
+    const clientIds = new Map<string, string>(); // consumer name → client id
+    const lockErrors: string[] = [];
+    let lockSamples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const inside = new Map(inHandler);
+        const answer = (await (await fetch(`http://127.0.0.1:${broker.httpPort}/api/locks?group=${group}`)).json()) as {
+          groups: Array<{ locks: Array<{ topic: string; queueId: number; clientId: string }> }>;
+        };
+        const holders = new Map<string, Set<string>>();
+        for (const lock of answer.groups[0]?.locks ?? []) {
+          if (lock.topic !== topic) continue;
+          const set = holders.get(String(lock.queueId)) ?? new Set<string>();
+          set.add(lock.clientId);
+          holders.set(String(lock.queueId), set);
+        }
+        for (const [queue, set] of holders) if (set.size > 1) lockErrors.push(`queue ${queue} held by ${[...set].join(", ")}`);
+        for (const [queue, name] of inside) {
+          // Still in the handler after the answer came back: the broker's holder must be that consumer.
+          if (inHandler.get(queue) !== name || !clientIds.has(name)) continue;
+          const holder = [...(holders.get(queue) ?? [])][0];
+          if (holder !== clientIds.get(name)) lockErrors.push(`queue ${queue}: ${name} in the handler, broker holder ${holder ?? "none"}`);
+        }
+        lockSamples++;
+        await sleep(25);
+      }
+    })();
     const first = await makeConsumer("orderA");
+    clientIds.set("orderA", first.clientId);
     await waitUntil("the first consumer to start", () => visits.length >= 40);
     const second = await makeConsumer("orderB");
+    clientIds.set("orderB", second.clientId);
     const held = (consumer: PushConsumer): number => consumer.assignedQueues().filter((mq) => mq.topic === topic).length; // not %RETRY%
     await waitUntil("the second consumer to take queues", () => held(second) > 0 && held(first) < 4);
     await sendRound(perKey / 2);
@@ -121,8 +153,12 @@ describe("ordered and transactional messages (SDK against the binary)", () => {
     await waitUntil(`all ${keys * perKey} messages`, () => seen.size >= keys * perKey);
     await waitUntil("the second consumer to hold every queue", () => held(second) === 4);
 
+    sampling = false;
+    await sampler;
     expect(orderErrors).toEqual([]);
     expect(overlapErrors).toEqual([]);
+    expect(lockErrors).toEqual([]);
+    expect(lockSamples).toBeGreaterThan(20);
     // Per queue, in-handler intervals of different consumers never overlap.
     const byQueue = new Map<string, Visit[]>();
     for (const visit of visits) byQueue.set(visit.queue, [...(byQueue.get(visit.queue) ?? []), visit]);

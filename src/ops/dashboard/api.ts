@@ -11,6 +11,8 @@
  *   GET /api/messages     ?topic=T&key=K | ?msgId=ID[&topic=T] | ?topic=T&begin=MS&end=MS, each
  *                         message with its trace (stored when, where; which groups consumed it)
  *   GET /api/throughput   messages and bytes in/out per second, the last 5 minutes
+ *   GET /api/locks        [?group=G] ordered-consumption queue locks held now: per group, each
+ *                         queue's holder (client id) and how long ago it renewed
  *
  * No endpoint changes anything. Answers are JSON; user data (topic names, keys, bodies) goes out
  * as JSON strings and the page renders it as text only.
@@ -76,6 +78,8 @@ export class DashboardApi {
           return json(this.messages(url.searchParams));
         case "/api/throughput":
           return json(this.sources.throughput.snapshot());
+        case "/api/locks":
+          return json(this.locks(url.searchParams.get("group")));
         default:
           return json({ error: `no such endpoint: ${url.pathname}` }, 404);
       }
@@ -83,6 +87,12 @@ export class DashboardApi {
       if (error instanceof ApiError) return json({ error: error.message }, error.status);
       return json({ error: error instanceof Error ? error.message : String(error) }, 500);
     }
+  }
+
+  locks(only: string | null): unknown {
+    const table = this.broker().queueLocks;
+    const names = only !== null ? [only] : table.groupNames().sort();
+    return { groups: names.map((group) => ({ group, locks: table.liveLocks(group) })) };
   }
 
   private broker(): Broker {

@@ -6,15 +6,31 @@
  * under churn (peers that connect, pile up answers and get dropped, as the soak's slow readers
  * do) the collector runs late and RSS climbed from ~250 MiB to ~1 GiB in two minutes with 1,000
  * connections, though a forced collection brought it back each time (no leak). A collection on
- * growth keeps the resident size near what is live; it never runs under steady load.
+ * growth keeps the resident size near what is live.
+ *
+ * It watches anonymous memory (RssAnon in /proc/self/status), not the whole RSS: the commit
+ * log's mapped segments count as file-backed RSS and grow with every byte written, which would
+ * otherwise force a full collection every 192 MiB of traffic under steady load.
  */
+import { readFileSync } from "node:fs";
 import { logScoped } from "../log.ts";
 
 const log = logScoped("memory");
 
+/** Anonymous resident bytes (Linux: RssAnon), else the whole RSS. */
+export function anonRssBytes(): number {
+  try {
+    const match = /^RssAnon:\s+(\d+)\s+kB/m.exec(readFileSync("/proc/self/status", "latin1"));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage.rss();
+}
+
 export class MemoryGuard {
   private timer: ReturnType<typeof setInterval> | null = null;
-  private baselineBytes = process.memoryUsage.rss();
+  private baselineBytes = anonRssBytes();
 
   constructor(
     private readonly growthBytes: number = 192 * 1024 * 1024,
@@ -27,7 +43,7 @@ export class MemoryGuard {
   }
 
   check(): void {
-    const rssBytes = process.memoryUsage.rss();
+    const rssBytes = anonRssBytes();
     if (rssBytes < this.baselineBytes + this.growthBytes) {
       // Memory given back (or never taken): follow it down so the next growth is measured from here.
       this.baselineBytes = Math.min(this.baselineBytes, rssBytes);
@@ -35,7 +51,7 @@ export class MemoryGuard {
     }
     const startedMs = performance.now();
     Bun.gc(true);
-    const afterBytes = process.memoryUsage.rss();
+    const afterBytes = anonRssBytes();
     this.baselineBytes = afterBytes;
     log.info("memory.collected", { rssMiBBefore: Math.round(rssBytes / 1048576), rssMiBAfter: Math.round(afterBytes / 1048576), pauseMs: Math.round(performance.now() - startedMs) });
   }

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
-import { installSignalHandlers, killAll, mavenClasspath, rssBytes, run, track, lastLine } from "./lib/proc.ts";
+import { installSignalHandlers, killAll, processTree, rssBytes, run, track, lastLine } from "./lib/proc.ts";
+import { kafkaProducerPerformance, rocketmqJavaProducer } from "./workloads/java_producer.ts";
 import { allTargets } from "./targets/index.ts";
 import type { Running, Target } from "./targets/types.ts";
 import * as W from "./workloads/definitions.ts";
@@ -126,7 +127,7 @@ async function worker<T>(spec: WorkerSpec, timeoutMs: number): Promise<T> {
 async function withRss<T>(running: Running, work: Promise<T>): Promise<{ result: T; peakBytes: number }> {
   let peak = 0;
   const sample = (): void => {
-    peak = Math.max(peak, running.pids().reduce((sum, pid) => sum + rssBytes(pid), 0));
+    peak = Math.max(peak, treeRss(running));
   };
   const timer = setInterval(sample, 200);
   try {
@@ -136,6 +137,11 @@ async function withRss<T>(running: Running, work: Promise<T>): Promise<{ result:
   } finally {
     clearInterval(timer);
   }
+}
+
+/** RSS of the broker's processes and their children (RabbitMQ's beam.smp runs under a shell script). */
+function treeRss(running: Running): number {
+  return running.pids().flatMap(processTree).reduce((sum, pid) => sum + rssBytes(pid), 0);
 }
 
 let topicSeq = 0;
@@ -206,7 +212,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     }
     record(id, "coldStartMs", Math.round(performance.now() - t0));
     await Bun.sleep(1000);
-    record(id, "idleRssMiB", round3(running.pids().reduce((sum, pid) => sum + rssBytes(pid), 0) / 1048576));
+    record(id, "idleRssMiB", round3(treeRss(running) / 1048576));
     let peakRss = 0;
 
     const step = async (name: string, body: () => Promise<void>): Promise<void> => {
@@ -217,6 +223,16 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
         recordError(id, name, error);
       }
     };
+
+    // Warm-up (not measured): the JVM brokers need it most, every target gets the same.
+    await step(`warm-up ${mode.warmupSeconds} s`, async () => {
+      const topic = await prepareTopic(target, running!);
+      const specs: WorkerSpec[] = [0, 1].map((worker) => ({
+        mode: "produce", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes,
+        seconds: mode.warmupSeconds, messages: 0, senders: 1, inflight: W.produce.inflight, keys: false, worker,
+      }));
+      await Promise.all(specs.map((spec) => worker<ProduceResult>(spec, mode.warmupSeconds * 4000 + 60_000)));
+    });
 
     // (a) produce throughput, many in flight, several client processes
     await step(`produce ${W.produce.processes}×${W.produce.inflight} in flight`, async () => {
@@ -249,7 +265,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
           const topic = await prepareTopic(target, running!);
           const r = await worker<LatencyResult>(
             { mode: "latency", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes, rate, seconds: mode.latencySeconds },
-            (mode.latencySeconds + 60) * 1000,
+            (mode.latencySeconds + 90) * 1000,
           );
           if (r.received === 0) throw new Error(`none of ${r.sent} messages arrived (${r.sendErrors} send errors)`);
           const k = `latency${rate / 1000}k`;
@@ -278,24 +294,19 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       });
     }
 
-    // (e) RocketMQ's own benchmark producer loop (Java DefaultMQProducer), RocketMQ-protocol targets
-    if (target.rocketmqProtocol) {
-      await step(`Java DefaultMQProducer benchmark, ${W.javaProducer.threads} threads`, async () => {
-        const classpath = await mavenClasspath(join(import.meta.dir, "java/rocketmq-client"));
+    // (e) the broker's own Java producer benchmark (RocketMQ's producer loop; Kafka's perf test)
+    if (target.rocketmqProtocol || target.id === "kafka") {
+      const label = target.id === "kafka" ? "kafka-producer-perf-test" : `Java DefaultMQProducer benchmark, ${W.javaProducer.threads} threads`;
+      await step(label, async () => {
         const topic = await prepareTopic(target, running!);
-        const namesrv = running!.endpoint.replace(/^ns:/, "");
-        const java = run(
-          ["java", "-Xmx512m", "-Drocketmq.client.logUseSlf4j=false", `-Drocketmq.client.logRoot=${dataRoot}`, "-cp", classpath,
-            join(import.meta.dir, "java/rocketmq-client/RocketMqBenchProducer.java"), namesrv, topic, String(W.javaProducer.threads), String(bodyBytes), "false", String(mode.seconds)],
-          { timeoutMs: (mode.seconds + 90) * 1000, env: { HOME: dataRoot } },
-        );
+        const address = running!.endpoint.replace(/^ns:/, "");
+        const java = target.id === "kafka"
+          ? kafkaProducerPerformance(address, topic, bodyBytes, mode.seconds)
+          : rocketmqJavaProducer(address, topic, bodyBytes, mode.seconds, dataRoot);
         const { result, peakBytes } = await withRss(running!, java);
         peakRss = Math.max(peakRss, peakBytes);
-        const line = result.output.trim().split("\n").reverse().find((l) => l.startsWith("{"));
-        if (result.code !== 0 || !line) throw new Error(`java benchmark: ${lastLine(result.output)}`);
-        const parsed = JSON.parse(line) as { sendTps: number; avgRtMs: number; failed: number };
-        record(id, "javaProducer.tps", parsed.sendTps);
-        record(id, "javaProducer.avgRtMs", parsed.avgRtMs);
+        record(id, "javaProducer.tps", result.tps);
+        record(id, "javaProducer.avgRtMs", result.avgRtMs);
       });
     }
     if (peakRss > 0) record(id, "loadedRssMiB", round3(peakRss / 1048576));

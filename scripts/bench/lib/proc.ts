@@ -1,7 +1,7 @@
 // Processes the suite starts: every one is registered here and killed when the suite exits,
 // also on Ctrl-C / SIGTERM. Plus the small helpers targets need (port waits, RSS, commands).
 import type { Subprocess } from "bun";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 
 const live = new Set<Subprocess>();
@@ -21,9 +21,12 @@ export function atExit(cleanup: () => void): () => void {
 
 export function killAll(): void {
   for (const child of live) {
-    try {
-      child.kill("SIGKILL");
-    } catch {}
+    // the whole tree: a broker started through a script (RabbitMQ) runs as its child
+    for (const pid of processTree(child.pid).reverse()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
   }
   for (const cleanup of pidFiles) {
     try {
@@ -66,6 +69,29 @@ export async function waitPort(port: number, timeoutMs: number, alive: () => boo
     await Bun.sleep(20);
   }
   throw new Error(`port ${port} not open after ${timeoutMs} ms`);
+}
+
+/** The pid and all its descendants (from /proc/<pid>/stat parent links). */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = parents.get(ppid) ?? [];
+      list.push(Number(entry));
+      parents.set(ppid, list);
+    } catch {}
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    out.push(next);
+    queue.push(...(parents.get(next) ?? []));
+  }
+  return out;
 }
 
 /** Resident set size of a process in bytes (VmRSS), 0 if it is gone. */

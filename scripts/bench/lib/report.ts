@@ -49,10 +49,19 @@ export function markdown(r: BenchResults): string {
   );
 
   table(
-    ["target", "produce msg/s (2 procs × 128 in flight)", "client CPU %", "consume msg/s (backlog)", "Java producer TPS (64 threads)"],
+    ["target", "produce msg/s (2 procs × 128 in flight)", "client CPU %", "consume msg/s (backlog)", "own Java producer tool msg/s"],
     ok.map((t) => [t.id, cell(get(t.id, "produce.msgPerSec"), range), cell(get(t.id, "produce.clientCpuPct"), false), cell(get(t.id, "consume.msgPerSec"), range), cell(get(t.id, "javaProducer.tps"), range)]),
   );
 
+  lines.push(
+    "Own Java producer tool: for Bolide and Apache RocketMQ, `RocketMqBenchProducer.java` (the producer loop of rocketmq-example 4.9.8's " +
+      "benchmark Producer: one DefaultMQProducer 4.9.8, 64 threads, synchronous sends); for Kafka, `kafka-producer-perf-test` " +
+      "(ProducerPerformance, acks=all). Client CPU % = CPU seconds of the client processes per wall second (100 % = one core of " +
+      `${r.machine.cpus}).`,
+    "",
+    "Producers: each producer is one connection with one send in flight (a thread calling send()), spread over up to 2 client processes; msg/s:",
+    "",
+  );
   table(
     ["target", "1 producer", "1 + keys", "16", "16 + keys", "64", "64 + keys"],
     ok.map((t) => [t.id, ...["1", "1keys", "16", "16keys", "64", "64keys"].map((p) => cell(get(t.id, `producers${p}.msgPerSec`), range))]),
@@ -64,6 +73,7 @@ export function markdown(r: BenchResults): string {
     const missing = get(id, `${k}.missingPct`)?.median ?? 0;
     return `${fmt(p50.median)} / ${fmt(get(id, `${k}.p99Ms`)!.median)} / ${fmt(get(id, `${k}.p999Ms`)!.median)}${missing > 0 ? ` (${fmt(missing)} % lost)` : ""}`;
   };
+  lines.push("End-to-end latency (send → a consumer on another connection has it), open loop at a fixed rate, measured from each message's scheduled send time (corrected for coordinated omission):", "");
   table(
     ["target", "e2e ms p50 / p99 / p99.9 at 1k msg/s", "at 5k msg/s", "at 20k msg/s"],
     ok.filter((t) => get(t.id, "latency1k.p50Ms") || get(t.id, "latency5k.p50Ms")).map((t) => [t.id, lat(t.id, "latency1k"), lat(t.id, "latency5k"), lat(t.id, "latency20k")]),
@@ -77,7 +87,7 @@ export function markdown(r: BenchResults): string {
   // Ratios against Apache RocketMQ measured in the same run, same flush mode.
   const ratioRows: string[][] = [];
   const metrics: [string, string, boolean][] = [
-    ["produce msg/s", "produce.msgPerSec", true], ["consume msg/s", "consume.msgPerSec", true], ["Java producer TPS", "javaProducer.tps", true],
+    ["produce msg/s", "produce.msgPerSec", true], ["consume msg/s", "consume.msgPerSec", true], ["Java DefaultMQProducer (64 threads) msg/s", "javaProducer.tps", true],
     ["1 producer msg/s", "producers1.msgPerSec", true], ["16 producers msg/s", "producers16.msgPerSec", true], ["64 producers msg/s", "producers64.msgPerSec", true],
     ["64 producers + keys msg/s", "producers64keys.msgPerSec", true],
     ["e2e p99 at 1k (lower is better)", "latency1k.p99Ms", false], ["e2e p99 at 5k (lower is better)", "latency5k.p99Ms", false], ["e2e p99 at 20k (lower is better)", "latency20k.p99Ms", false],

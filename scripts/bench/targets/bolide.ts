@@ -27,7 +27,7 @@ function bolide(flush: "async" | "sync", namesrvPort: number, brokerPort: number
         Bun.spawn(
           [binary, "--data-dir", dataDir, "--namesrv-port", String(namesrvPort), "--broker-port", String(brokerPort), "--broker-ip", "127.0.0.1",
             "--listen-host", "127.0.0.1", "--http-port", "0", "--flush", flush],
-          { stdout: Bun.file(join(dataDir, "..", `${this.id}.log`)), stderr: "inherit", stdin: "ignore" },
+          { stdout: Bun.file(join(dataDir, "..", "bolide.out")), stderr: Bun.file(join(dataDir, "..", "bolide.err")), stdin: "ignore" },
         ),
       );
       await waitPort(brokerPort, 30_000, () => child.exitCode === null);

@@ -44,7 +44,7 @@ export const kafkaTarget: Target = {
     const java = ["java", ...kafkaHeap.split(" "), `-Dkafka.logs.dir=${join(dataDir, "applogs")}`, "-cp", classpath];
     const formatted = await run([...java, "kafka.tools.StorageTool", "format", "-t", "bolidebenchAAAAAAAAAA", "-c", config], { timeoutMs: 120_000 });
     if (formatted.code !== 0) throw new Error(`kafka-storage format: ${lastLine(formatted.output)}`);
-    const child = track(Bun.spawn([...java, "kafka.Kafka", config], { stdout: Bun.file(join(dataDir, "kafka.out")), stderr: "inherit", stdin: "ignore" }));
+    const child = track(Bun.spawn([...java, "kafka.Kafka", config], { stdout: Bun.file(join(dataDir, "kafka.out")), stderr: Bun.file(join(dataDir, "kafka.err")), stdin: "ignore" }));
     await waitPort(port, 120_000, () => child.exitCode === null);
     return {
       endpoint: `127.0.0.1:${port}`,

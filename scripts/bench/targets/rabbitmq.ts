@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { aptInstall, atExit, run, track, waitPort } from "../lib/proc.ts";
+import { aptInstall, atExit, processTree, run, track, waitPort } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const port = 15673;
@@ -44,17 +44,17 @@ export const rabbitmqTarget: Target = {
     };
     const killEpmd = (): void => void spawnSync("epmd", ["-port", String(epmdPort), "-kill"], { stdio: "ignore", env });
     const forget = atExit(killEpmd);
-    const child = track(Bun.spawn([serverScript], { env, cwd: dataDir, stdout: Bun.file(join(dataDir, "rabbitmq.out")), stderr: "inherit", stdin: "ignore" }));
+    const child = track(Bun.spawn([serverScript], { env, cwd: dataDir, stdout: Bun.file(join(dataDir, "rabbitmq.out")), stderr: Bun.file(join(dataDir, "rabbitmq.err")), stdin: "ignore" }));
     await waitPort(port, 120_000, () => child.exitCode === null);
     return {
       endpoint: `amqp://guest:guest@127.0.0.1:${port}`,
-      pids: () => {
-        const found = spawnSync("pgrep", ["-f", `RABBITMQ_NODE_PORT|-s rabbit.*${port}|beam.*bench@localhost`], { encoding: "utf8" });
-        const pids = found.stdout.split("\n").map(Number).filter((p) => p > 0);
-        return pids.length > 0 ? pids : [child.pid];
-      },
+      pids: () => [child.pid],
       async stop() {
-        child.kill("SIGTERM");
+        for (const pid of processTree(child.pid)) {
+          try {
+            process.kill(pid, "SIGTERM");
+          } catch {}
+        }
         const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
         await child.exited;
         clearTimeout(timer);

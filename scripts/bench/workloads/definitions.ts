@@ -4,6 +4,8 @@
 
 export interface Mode {
   seconds: number;
+  /** Unmeasured produce after each start (JIT, page cache, connections), like compare.sh's warm-up pass. */
+  warmupSeconds: number;
   reps: number;
   backlog: number;
   latencySeconds: number;
@@ -11,9 +13,9 @@ export interface Mode {
 
 export const modes: Record<"quick" | "full", Mode> = {
   // quick: about 2 s per measurement, one run: checks that everything works, figures are rough.
-  quick: { seconds: 2, reps: 1, backlog: 50_000, latencySeconds: 3 },
+  quick: { seconds: 2, warmupSeconds: 1, reps: 1, backlog: 50_000, latencySeconds: 3 },
   // full: 10 s per measurement, 3 runs interleaved across targets (A, B, A, B, ...), median kept.
-  full: { seconds: 10, reps: 3, backlog: 1_000_000, latencySeconds: 10 },
+  full: { seconds: 10, warmupSeconds: 5, reps: 3, backlog: 1_000_000, latencySeconds: 10 },
 };
 
 export const queues = 8;

@@ -147,7 +147,7 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
   const marker = 0x42454e43; // "BENC"
   const warmMarker = 0x5741524d; // "WARM"
   let warmed = 0;
-  const readDone = reader.read(spec.topic, spec.queues, total + spec.queues, performance.now() + (spec.seconds + 10) * 1000, true, (body) => {
+  const readDone = reader.read(spec.topic, spec.queues, total + spec.queues, performance.now() + (spec.seconds + 40) * 1000, true, (body) => {
     if (body.length < 8) return;
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (view.getUint32(4) === warmMarker) warmed++;
@@ -162,7 +162,7 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
   const warmBody = new Uint8Array(spec.bytes);
   new DataView(warmBody.buffer).setUint32(4, warmMarker);
   await Promise.all(Array.from({ length: spec.queues }, (_, q) => sender.send(spec.topic, q, warmBody)));
-  const warmDeadline = performance.now() + 5000;
+  const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
   while (warmed < spec.queues && performance.now() < warmDeadline) await Bun.sleep(5);
   const schedule = new Schedule(performance.now(), spec.rate);
   let next = 0;

@@ -45,7 +45,10 @@ export function markdown(r: BenchResults): string {
 
   table(
     ["target", "durability (what an ack means)", "client"],
-    r.targets.map((t) => [t.id, t.status === "ok" ? t.durability : `**${t.status}**: ${t.reason ?? ""}`, t.client]),
+    [
+      ...r.targets.map((t) => [t.id, t.status === "ok" ? t.durability : `**${t.status}**: ${t.reason ?? ""}`, t.client]),
+      ...r.unknownTargets.map((name) => [name, "**skipped**: unknown target", "–"]),
+    ],
   );
 
   table(

@@ -1,9 +1,8 @@
 // RabbitMQ (Debian's rabbitmq-server) with quorum queues and publisher confirms; its own epmd on a
 // private port so that stopping it leaves nothing behind.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { aptInstall, atExit, processTree, run, track, waitPort } from "../lib/proc.ts";
+import { aptInstall, atExit, processTree, track, waitPort } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const port = 15673;
@@ -42,7 +41,18 @@ export const rabbitmqTarget: Target = {
       RABBITMQ_PID_FILE: join(dataDir, "rabbitmq.pid"),
       RABBITMQ_ALLOW_INPUT: "",
     };
-    const killEpmd = (): void => void spawnSync("epmd", ["-port", String(epmdPort), "-kill"], { stdio: "ignore", env });
+    // epmd daemonizes (its parent becomes init), and `epmd -kill` refuses while a node still looks
+    // registered: kill the epmd that carries our environment instead.
+    const killEpmd = (): void => {
+      for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("epmd")) continue;
+          const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+          if (environ.includes(`ERL_EPMD_PORT=${epmdPort}`) && environ.includes("RABBITMQ_NODENAME=bench@localhost")) process.kill(Number(entry), "SIGKILL");
+        } catch {}
+      }
+    };
     const forget = atExit(killEpmd);
     const child = track(Bun.spawn([serverScript], { env, cwd: dataDir, stdout: Bun.file(join(dataDir, "rabbitmq.out")), stderr: Bun.file(join(dataDir, "rabbitmq.err")), stdin: "ignore" }));
     await waitPort(port, 120_000, () => child.exitCode === null);
@@ -58,7 +68,7 @@ export const rabbitmqTarget: Target = {
         const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
         await child.exited;
         clearTimeout(timer);
-        await run(["epmd", "-port", String(epmdPort), "-kill"], { env: { ERL_EPMD_PORT: String(epmdPort) }, timeoutMs: 10_000 });
+        killEpmd();
         forget();
       },
     };

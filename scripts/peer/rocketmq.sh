@@ -10,6 +10,7 @@
 # cannot be changed, so keep brokerPort-2 .. brokerPort+1 free.
 # Everything (store, logs, ROCKETMQ_HOME, user.home) lives under <dataDir>.
 # Env: ROCKETMQ_PEER_JAVA_OPTS (default "-Xms256m -Xmx512m"),
+#      ROCKETMQ_PEER_FLUSH (flushDiskType: ASYNC_FLUSH, the default, or SYNC_FLUSH),
 #      ROCKETMQ_PEER_START_TIMEOUT (seconds, default 90),
 #      ROCKETMQ_PEER_ACL_FILE (a plain_acl.yml: the broker runs with aclEnable=true and this file
 #      as ROCKETMQ_HOME/conf/plain_acl.yml).
@@ -101,7 +102,7 @@ autoCreateTopicEnable=true
 enablePropertyFilter=true
 autoCreateSubscriptionGroup=true
 brokerRole=ASYNC_MASTER
-flushDiskType=ASYNC_FLUSH
+flushDiskType=${ROCKETMQ_PEER_FLUSH:-ASYNC_FLUSH}
 deleteWhen=04
 fileReservedTime=48
 mappedFileSizeCommitLog=134217728

@@ -1,0 +1,125 @@
+// The Markdown report of one suite run (also printed at the end of the run).
+import { ratio, type Spread } from "./stats.ts";
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  mode: string;
+  settings: { seconds: number; reps: number; backlog: number; latencySeconds: number; bodyBytes: number; queues: number };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; bun: string };
+  targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[] }[];
+  unknownTargets: string[];
+  summary: Record<string, Record<string, Spread>>;
+}
+
+const fmt = (value: number): string =>
+  value >= 100 ? Math.round(value).toLocaleString("en") : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+
+/** "12,345" or, for several runs, "12,345 (11,900–12,800)". */
+function cell(s: Spread | undefined, withRange: boolean): string {
+  if (!s) return "–";
+  return withRange && s.runs > 1 ? `${fmt(s.median)} <sub>${fmt(s.min)}–${fmt(s.max)}</sub>` : fmt(s.median);
+}
+
+/** The RocketMQ target measured with the same flush mode in the same run. */
+export const peerOf: Record<string, string> = { "bolide-async": "rocketmq-async", "bolide-sync": "rocketmq-sync" };
+
+export function markdown(r: BenchResults): string {
+  const ok = r.targets.filter((t) => t.status === "ok");
+  const get = (id: string, metric: string): Spread | undefined => r.summary[id]?.[metric];
+  const range = r.settings.reps > 1;
+  const lines: string[] = [];
+  const table = (header: string[], rows: string[][]): void => {
+    lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
+    for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+    lines.push("");
+  };
+  const kib = r.settings.bodyBytes >= 1024 ? `${r.settings.bodyBytes / 1024} KiB` : `${r.settings.bodyBytes} B`;
+  lines.push(
+    `**${r.mode} run, ${r.date.slice(0, 16).replace("T", " ")} UTC**: ${kib} messages, ${r.settings.queues} queues, ${r.settings.seconds} s per measurement, ` +
+      `${r.settings.reps === 1 ? "one run" : `median of ${r.settings.reps} interleaved runs (min–max in small print)`}, backlog ${r.settings.backlog.toLocaleString("en")}. ` +
+      `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Bun ${r.machine.bun}; ` +
+      `load average ${r.machine.loadavgStart.join(" / ")} at the start, ${r.machine.loadavgEnd.join(" / ")} at the end. Command: \`${r.command}\`.`,
+    "",
+  );
+
+  table(
+    ["target", "durability (what an ack means)", "client"],
+    [
+      ...r.targets.map((t) => [t.id, t.status === "ok" ? t.durability : `**${t.status}**: ${t.reason ?? ""}`, t.client]),
+      ...r.unknownTargets.map((name) => [name, "**skipped**: unknown target", "–"]),
+    ],
+  );
+
+  table(
+    ["target", "produce msg/s (2 procs × 128 in flight)", "client CPU %", "consume msg/s (backlog)", "own Java producer tool msg/s"],
+    ok.map((t) => [t.id, cell(get(t.id, "produce.msgPerSec"), range), cell(get(t.id, "produce.clientCpuPct"), false), cell(get(t.id, "consume.msgPerSec"), range), cell(get(t.id, "javaProducer.tps"), range)]),
+  );
+
+  lines.push(
+    "Own Java producer tool: for Bolide and Apache RocketMQ, `RocketMqBenchProducer.java` (the producer loop of rocketmq-example 4.9.8's " +
+      "benchmark Producer: one DefaultMQProducer 4.9.8, 64 threads, synchronous sends); for Kafka, `kafka-producer-perf-test` " +
+      "(ProducerPerformance, acks=all). Client CPU % = CPU seconds of the client processes per wall second (100 % = one core of " +
+      `${r.machine.cpus}).`,
+    "",
+    "Producers: each producer is one connection with one send in flight (a thread calling send()), spread over up to 2 client processes; msg/s:",
+    "",
+  );
+  table(
+    ["target", "1 producer", "1 + keys", "16", "16 + keys", "64", "64 + keys"],
+    ok.map((t) => [t.id, ...["1", "1keys", "16", "16keys", "64", "64keys"].map((p) => cell(get(t.id, `producers${p}.msgPerSec`), range))]),
+  );
+
+  const lat = (id: string, k: string): string => {
+    const p50 = get(id, `${k}.p50Ms`);
+    if (!p50) return "–";
+    const missing = get(id, `${k}.missingPct`)?.median ?? 0;
+    return `${fmt(p50.median)} / ${fmt(get(id, `${k}.p99Ms`)!.median)} / ${fmt(get(id, `${k}.p999Ms`)!.median)}${missing > 0 ? ` (${fmt(missing)} % lost)` : ""}`;
+  };
+  lines.push("End-to-end latency (send → a consumer on another connection has it), open loop at a fixed rate, measured from each message's scheduled send time (corrected for coordinated omission):", "");
+  table(
+    ["target", "e2e ms p50 / p99 / p99.9 at 1k msg/s", "at 5k msg/s", "at 20k msg/s"],
+    ok.filter((t) => get(t.id, "latency1k.p50Ms") || get(t.id, "latency5k.p50Ms")).map((t) => [t.id, lat(t.id, "latency1k"), lat(t.id, "latency5k"), lat(t.id, "latency20k")]),
+  );
+
+  table(
+    ["target", "cold start → first ack, ms", "idle RSS MiB", "loaded RSS MiB (peak)"],
+    ok.map((t) => [t.id, cell(get(t.id, "coldStartMs"), range), cell(get(t.id, "idleRssMiB"), range), cell(get(t.id, "loadedRssMiB"), range)]),
+  );
+
+  // Ratios against Apache RocketMQ measured in the same run, same flush mode.
+  const ratioRows: string[][] = [];
+  const metrics: [string, string, boolean][] = [
+    ["produce msg/s", "produce.msgPerSec", true], ["consume msg/s", "consume.msgPerSec", true], ["Java DefaultMQProducer (64 threads) msg/s", "javaProducer.tps", true],
+    ["1 producer msg/s", "producers1.msgPerSec", true], ["16 producers msg/s", "producers16.msgPerSec", true], ["64 producers msg/s", "producers64.msgPerSec", true],
+    ["64 producers + keys msg/s", "producers64keys.msgPerSec", true],
+    ["e2e p99 at 1k (lower is better)", "latency1k.p99Ms", false], ["e2e p99 at 5k (lower is better)", "latency5k.p99Ms", false], ["e2e p99 at 20k (lower is better)", "latency20k.p99Ms", false],
+    ["cold start (lower is better)", "coldStartMs", false], ["idle RSS (lower is better)", "idleRssMiB", false], ["loaded RSS (lower is better)", "loadedRssMiB", false],
+  ];
+  const pairs = Object.entries(peerOf).filter(([a, b]) => ok.some((t) => t.id === a) && ok.some((t) => t.id === b));
+  if (pairs.length > 0) {
+    for (const [label, metric] of metrics) {
+      ratioRows.push([label, ...pairs.map(([a, b]) => {
+        const x = ratio(get(a, metric)?.median, get(b, metric)?.median);
+        return x === null ? "–" : `${x.toFixed(2)}×`;
+      })]);
+    }
+    lines.push("Ratios Bolide / Apache RocketMQ, same flush mode, same run (throughput: > 1 = Bolide faster; latency, start, RSS: < 1 = Bolide better):", "");
+    table(["metric", ...pairs.map(([a, b]) => `${a} / ${b}`)], ratioRows);
+  }
+  const nullProduce = get("null", "produce.msgPerSec");
+  if (nullProduce) {
+    lines.push(`Client ceiling (null broker, acks without storing): ${fmt(nullProduce.median)} msg/s with 2 × 128 in flight; ` +
+      ok.filter((t) => t.client.startsWith("raw remoting") && t.id !== "null").map((t) => {
+        const v = get(t.id, "produce.msgPerSec");
+        return v ? `${t.id} reaches ${Math.round((v.median / nullProduce.median) * 100)} %` : "";
+      }).filter(Boolean).join(", ") + ".", "");
+  }
+  const failures = r.targets.filter((t) => t.errors?.length);
+  if (failures.length > 0) {
+    lines.push("Workload errors:", "");
+    for (const t of failures) for (const e of t.errors!) lines.push(`- ${t.id}: ${e}`);
+    lines.push("");
+  }
+  return lines.join("\n");
+}

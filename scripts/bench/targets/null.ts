@@ -1,0 +1,32 @@
+// The null broker (null_broker.ts): acknowledges every frame without storing; the client's ceiling.
+import { join } from "node:path";
+import { track, waitPort } from "../lib/proc.ts";
+import type { Running, Target } from "./types.ts";
+
+const port = 19911;
+
+export const nullTarget: Target = {
+  id: "null",
+  family: "null",
+  broker: "null broker (Bun TCP server, acks every frame, stores nothing)",
+  durability: "none",
+  client: "remoting",
+  clientLabel: "raw remoting client (Bun)",
+  rocketmqProtocol: false,
+  nullBroker: true,
+  async install() {
+    return null;
+  },
+  async start(): Promise<Running> {
+    const child = track(Bun.spawn([process.execPath, join(import.meta.dir, "../null_broker.ts"), "--port", String(port)], { stdout: "ignore", stderr: "inherit", stdin: "ignore" }));
+    await waitPort(port, 10_000, () => child.exitCode === null);
+    return {
+      endpoint: `ns:127.0.0.1:${port}`,
+      pids: () => [child.pid],
+      async stop() {
+        child.kill("SIGTERM");
+        await child.exited;
+      },
+    };
+  },
+};

@@ -1,0 +1,55 @@
+// Apache RocketMQ 4.9.7 (name server + broker from Maven Central, java -cp) through
+// scripts/peer/rocketmq.sh: 4.9.8's server jars are not on Maven Central, only its client.
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { atExit, run, lastLine, which } from "../lib/proc.ts";
+import type { Running, Target } from "./types.ts";
+
+const root = join(import.meta.dir, "../../..");
+const script = join(root, "scripts/peer/rocketmq.sh");
+export const rocketmqHeap = "-Xms512m -Xmx1g";
+
+function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH", namesrvPort: number, brokerPort: number): Target {
+  return {
+    id: `rocketmq-${flush === "ASYNC_FLUSH" ? "async" : "sync"}`,
+    family: "rocketmq",
+    broker: "Apache RocketMQ 4.9.7 (JDK 17, heap 1 GiB each for name server and broker)",
+    durability: flush === "ASYNC_FLUSH" ? "ASYNC_FLUSH (ack after the page-cache write)" : "SYNC_FLUSH (ack after fsync, group commit)",
+    client: "remoting",
+    clientLabel: "raw remoting client (Bun)",
+    rocketmqProtocol: true,
+    async install() {
+      if (!which("java")) return "java not installed (apt-get install openjdk-17-jre-headless)";
+      const resolved = await run(["bash", script, "classpath"], { timeoutMs: 600_000 });
+      return resolved.code === 0 ? null : `cannot resolve RocketMQ 4.9.7 from Maven Central: ${lastLine(resolved.output)}`;
+    },
+    async start(dataDir): Promise<Running> {
+      const forget = atExit(() => spawnSync("bash", [script, "stop", dataDir], { stdio: "ignore" }));
+      const started = await run(["bash", script, "start", String(namesrvPort), String(brokerPort), dataDir], {
+        env: { ROCKETMQ_PEER_JAVA_OPTS: rocketmqHeap, ROCKETMQ_PEER_FLUSH: flush },
+        timeoutMs: 180_000,
+      });
+      if (started.code !== 0) {
+        spawnSync("bash", [script, "stop", dataDir], { stdio: "ignore" });
+        forget();
+        throw new Error(lastLine(started.output));
+      }
+      const pid = (name: string): number => {
+        const file = join(dataDir, `${name}.pid`);
+        return existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : 0;
+      };
+      const pids = [pid("namesrv"), pid("broker")];
+      return {
+        endpoint: `ns:127.0.0.1:${namesrvPort}`,
+        pids: () => pids,
+        async stop() {
+          await run(["bash", script, "stop", dataDir], { timeoutMs: 60_000 });
+          forget();
+        },
+      };
+    },
+  };
+}
+
+export const rocketmqTargets: Target[] = [rocketmq("ASYNC_FLUSH", 49876, 50911), rocketmq("SYNC_FLUSH", 49876, 50911)];

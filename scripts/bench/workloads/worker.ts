@@ -1,0 +1,198 @@
+// One client process of a workload. The suite (suite.ts) starts one or more of these with a JSON
+// spec as the only argument; each prints one JSON result line on stdout and exits.
+//
+//   produce  senders × (one connection, `inflight` unacknowledged sends), for `seconds` or until
+//            `messages` were acknowledged
+//   read     reads a topic from its start until `expected` messages arrived (backlog consume)
+//   latency  sends at a fixed rate (open loop) and reads on another connection; latency of each
+//            message from its scheduled send time to its arrival (lib/stats.ts, Schedule)
+import { openClient, type BenchClient, type ClientKind } from "../clients/types.ts";
+import { percentile, round3, Schedule, summarizeLatency } from "../lib/stats.ts";
+
+export interface ProduceSpec {
+  mode: "produce";
+  client: ClientKind;
+  endpoint: string;
+  topic: string;
+  queues: number;
+  bytes: number;
+  seconds: number;
+  /** Stop after this many acknowledgements (backlog fill); 0 = run for `seconds`. */
+  messages: number;
+  senders: number;
+  inflight: number;
+  keys: boolean;
+  /** Distinguishes the keys of concurrent worker processes. */
+  worker: number;
+}
+export interface ReadSpec {
+  mode: "read";
+  client: ClientKind;
+  endpoint: string;
+  topic: string;
+  queues: number;
+  expected: number;
+  seconds: number;
+}
+export interface LatencySpec {
+  mode: "latency";
+  client: ClientKind;
+  endpoint: string;
+  topic: string;
+  queues: number;
+  bytes: number;
+  rate: number;
+  seconds: number;
+}
+export type WorkerSpec = ProduceSpec | ReadSpec | LatencySpec;
+
+export interface ProduceResult {
+  acked: number;
+  failed: number;
+  elapsedSec: number;
+  cpuSec: number;
+  sendP50Ms: number;
+  sendP99Ms: number;
+  error?: string;
+}
+export interface ReadResult {
+  read: number;
+  elapsedSec: number;
+  cpuSec: number;
+}
+export interface LatencyResult {
+  sent: number;
+  received: number;
+  missing: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  cpuSec: number;
+  sendErrors: number;
+}
+
+const cpuSeconds = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+
+async function produce(spec: ProduceSpec): Promise<ProduceResult> {
+  const clients: BenchClient[] = [];
+  for (let s = 0; s < spec.senders; s++) clients.push(await openClient(spec.client, spec.endpoint));
+  const body = new Uint8Array(spec.bytes).fill(0x61);
+  const sampleEvery = 16;
+  const samples: number[] = [];
+  let issued = 0;
+  let acked = 0;
+  let failed = 0;
+  let lastError: string | undefined;
+  const cpuStart = cpuSeconds();
+  const start = performance.now();
+  const endAt = spec.messages > 0 ? Infinity : start + spec.seconds * 1000;
+  const more = (): boolean => (spec.messages > 0 ? issued < spec.messages : performance.now() < endAt);
+  let lastAck = start;
+
+  const lane = async (client: BenchClient, lane: number): Promise<void> => {
+    while (more()) {
+      const index = issued++;
+      const key = spec.keys ? `k${spec.worker}-${index}` : undefined;
+      const sentAt = performance.now();
+      try {
+        await client.send(spec.topic, index % spec.queues, body, key);
+        acked++;
+        lastAck = performance.now();
+        if (index % sampleEvery === 0) samples.push(lastAck - sentAt);
+      } catch (error) {
+        failed++;
+        lastError = String(error);
+        if (failed > 1000 && acked === 0) return; // the broker refuses everything: give up
+      }
+      void lane;
+    }
+  };
+  await Promise.all(clients.flatMap((client, c) => Array.from({ length: spec.inflight }, (_, l) => lane(client, c * spec.inflight + l))));
+  const elapsedSec = (lastAck - start) / 1000;
+  const cpuSec = cpuSeconds() - cpuStart;
+  await Promise.all(clients.map((client) => client.close()));
+  const sorted = Float64Array.from(samples).sort();
+  return {
+    acked, failed, elapsedSec: round3(elapsedSec), cpuSec: round3(cpuSec),
+    sendP50Ms: round3(percentile(sorted, 50)), sendP99Ms: round3(percentile(sorted, 99)),
+    ...(lastError ? { error: lastError.slice(0, 200) } : {}),
+  };
+}
+
+async function read(spec: ReadSpec): Promise<ReadResult> {
+  const client = await openClient(spec.client, spec.endpoint);
+  const cpuStart = cpuSeconds();
+  const start = performance.now();
+  let last = start;
+  const count = await client.read(spec.topic, spec.queues, spec.expected, start + spec.seconds * 1000, false, () => {
+    last = performance.now();
+  });
+  const result = { read: count, elapsedSec: round3((last - start) / 1000), cpuSec: round3(cpuSeconds() - cpuStart) };
+  await client.close();
+  return result;
+}
+
+async function latency(spec: LatencySpec): Promise<LatencyResult> {
+  const sender = await openClient(spec.client, spec.endpoint);
+  const reader = await openClient(spec.client, spec.endpoint);
+  const total = Math.round(spec.rate * spec.seconds);
+  const arrived = new Float64Array(total).fill(Number.NaN);
+  let received = 0;
+  const cpuStart = cpuSeconds();
+  // Each body carries its index in its first 4 bytes (big-endian) and a marker in the next 4.
+  const marker = 0x42454e43; // "BENC"
+  const warmMarker = 0x5741524d; // "WARM"
+  let warmed = 0;
+  const readDone = reader.read(spec.topic, spec.queues, total + spec.queues, performance.now() + (spec.seconds + 40) * 1000, true, (body) => {
+    if (body.length < 8) return;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    if (view.getUint32(4) === warmMarker) warmed++;
+    if (view.getUint32(4) !== marker) return;
+    const index = view.getUint32(0);
+    if (index < total && Number.isNaN(arrived[index]!)) {
+      arrived[index] = performance.now();
+      received++;
+    }
+  });
+  // Warm-up: one message per queue through both connections (connects, routes, JIT), not measured.
+  const warmBody = new Uint8Array(spec.bytes);
+  new DataView(warmBody.buffer).setUint32(4, warmMarker);
+  await Promise.all(Array.from({ length: spec.queues }, (_, q) => sender.send(spec.topic, q, warmBody)));
+  const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
+  while (warmed < spec.queues && performance.now() < warmDeadline) await Bun.sleep(5);
+  const schedule = new Schedule(performance.now(), spec.rate);
+  let next = 0;
+  let sendErrors = 0;
+  while (next < total) {
+    const due = Math.min(total, schedule.dueCount(performance.now()));
+    for (; next < due; next++) {
+      const body = new Uint8Array(spec.bytes);
+      const view = new DataView(body.buffer);
+      view.setUint32(0, next);
+      view.setUint32(4, marker);
+      sender.send(spec.topic, next % spec.queues, body).catch(() => sendErrors++);
+    }
+    await Bun.sleep(Math.max(0, schedule.dueMs(next) - performance.now()));
+  }
+  await readDone;
+  const summary = summarizeLatency(schedule, arrived, total);
+  const cpuSec = round3(cpuSeconds() - cpuStart);
+  await Promise.all([sender.close(), reader.close()]);
+  return { sent: total, received, missing: summary.missing, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, p999Ms: summary.p999Ms, maxMs: summary.maxMs, cpuSec, sendErrors };
+}
+
+if (import.meta.main) {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as WorkerSpec;
+  try {
+    const result = spec.mode === "produce" ? await produce(spec) : spec.mode === "read" ? await read(spec) : await latency(spec);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  } catch (error) {
+    process.stdout.write(`${JSON.stringify({ error: String(error instanceof Error ? error.message : error).slice(0, 300) })}\n`);
+    process.exit(1);
+  }
+}

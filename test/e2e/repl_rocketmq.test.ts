@@ -129,19 +129,24 @@ test("an Apache RocketMQ 4.9.7 slave replicates a Bolide master byte for byte an
   // once it has, a consumer reads everything from it with the master gone.
   await waitUntil("the RocketMQ slave to sync topics", () => readFileSafe(join(slave.dataDir, "config", "topics.json")).includes(topic), 20_000);
   await master.kill();
+  await consumeAllFromSlave(namesrv.namesrvAddr, topic, 3000, "the RocketMQ slave");
+}, 180_000);
+
+/** A new consumer group reads `count` distinct messages of `topic` (the master is gone: from its slave). */
+async function consumeAllFromSlave(namesrvAddr: string, topic: string, count: number, from: string): Promise<void> {
   const got = new Set<string>();
-  const consumer = new PushConsumer({ namesrvAddr: namesrv.namesrvAddr, consumerGroup: uniqueName("CG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
+  const consumer = new PushConsumer({ namesrvAddr, consumerGroup: uniqueName("CG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
   consumer.subscribe(topic, "*");
   consumer.onMessage((message) => {
     got.add(new TextDecoder().decode(message.body).split("-")[0]!);
   });
   await consumer.start();
   try {
-    await waitUntil(`3000 messages from the RocketMQ slave (have ${got.size})`, () => got.size >= 3000, 30_000);
+    await waitUntil(`${count} messages from ${from} (have ${got.size})`, () => got.size >= count, 30_000);
   } finally {
     await consumer.shutdown();
   }
-}, 180_000);
+}
 
 function readFileSafe(path: string): string {
   try {
@@ -175,16 +180,5 @@ test("a Bolide slave replicates an Apache RocketMQ 4.9.7 master byte for byte", 
     await producer.shutdown();
   }
   await master.kill();
-  const got = new Set<string>();
-  const consumer = new PushConsumer({ namesrvAddr: namesrv.namesrvAddr, consumerGroup: uniqueName("CG"), consumeFromWhere: "CONSUME_FROM_FIRST_OFFSET" });
-  consumer.subscribe(topic, "*");
-  consumer.onMessage((message) => {
-    got.add(new TextDecoder().decode(message.body).split("-")[0]!);
-  });
-  await consumer.start();
-  try {
-    await waitUntil(`3000 messages from the Bolide slave (have ${got.size})`, () => got.size >= 3000, 30_000);
-  } finally {
-    await consumer.shutdown();
-  }
+  await consumeAllFromSlave(namesrv.namesrvAddr, topic, 3000, "the Bolide slave");
 }, 180_000);

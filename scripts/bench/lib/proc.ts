@@ -14,6 +14,14 @@ export function track(child: Subprocess): Subprocess {
 }
 
 /** A cleanup to run at exit (e.g. "rocketmq.sh stop <dir>" for daemons not started by Bun.spawn). */
+/** Sends SIGTERM, then SIGKILL if `child` has not exited within `graceMs`; resolves once it has exited. */
+export async function stopGracefully(child: Subprocess, graceMs: number): Promise<void> {
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
 export function atExit(cleanup: () => void): () => void {
   pidFiles.add(cleanup);
   return () => pidFiles.delete(cleanup);

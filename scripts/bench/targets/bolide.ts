@@ -1,7 +1,7 @@
 // Bolide: the compiled binary (dist/bolide, built if missing), name server and broker in one process.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { track, waitPort, run, lastLine } from "../lib/proc.ts";
+import { track, waitPort, run, lastLine, stopGracefully } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const root = join(import.meta.dir, "../../..");
@@ -36,10 +36,7 @@ function bolide(flush: "async" | "sync", namesrvPort: number, brokerPort: number
         endpoint: `ns:127.0.0.1:${namesrvPort}`,
         pids: () => [child.pid],
         async stop() {
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          await child.exited;
-          clearTimeout(timer);
+          await stopGracefully(child, 15_000);
         },
       };
     },

@@ -2,7 +2,7 @@
 // from Maven Central (scripts/bench/java/kafka/pom.xml), java -cp.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mavenClasspath, run, track, waitPort, which, lastLine } from "../lib/proc.ts";
+import { mavenClasspath, run, track, waitPort, which, lastLine, stopGracefully } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const pomDir = join(import.meta.dir, "../java/kafka");
@@ -50,10 +50,7 @@ export const kafkaTarget: Target = {
       endpoint: `127.0.0.1:${port}`,
       pids: () => [child.pid],
       async stop() {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        await child.exited;
-        clearTimeout(timer);
+        await stopGracefully(child, 20_000);
       },
     };
   },

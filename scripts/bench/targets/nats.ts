@@ -1,6 +1,6 @@
 // NATS JetStream (Debian's nats-server) with file storage.
 import { join } from "node:path";
-import { aptInstall, track, waitPort } from "../lib/proc.ts";
+import { aptInstall, track, waitPort, stopGracefully } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const port = 14222;
@@ -27,10 +27,7 @@ export const natsTarget: Target = {
       endpoint: `nats://127.0.0.1:${port}`,
       pids: () => [child.pid],
       async stop() {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await child.exited;
-        clearTimeout(timer);
+        await stopGracefully(child, 15_000);
       },
     };
   },

@@ -1,6 +1,6 @@
 // Redis Streams (Debian's redis-server), append-only file with fsync every second or always.
 import { join } from "node:path";
-import { aptInstall, track, waitPort } from "../lib/proc.ts";
+import { aptInstall, track, waitPort, stopGracefully } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
 
 const port = 16379;
@@ -30,10 +30,7 @@ function redis(fsync: "everysec" | "always"): Target {
         endpoint: `redis://127.0.0.1:${port}`,
         pids: () => [child.pid],
         async stop() {
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          await child.exited;
-          clearTimeout(timer);
+          await stopGracefully(child, 15_000);
         },
       };
     },

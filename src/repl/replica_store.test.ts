@@ -2,9 +2,9 @@
 // replica store in frames of random sizes (ha_frame.ts encoding, split into random socket chunks)
 // must give byte-identical files, the same consume queues and index, survive a torn tail on
 // restart, and refuse a frame that does not continue the log. Seeded: REPL_SEED=n replays.
+import { smallStoreConfig } from "../testing/store_config.ts";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Prng, realIo } from "../io/io.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
@@ -22,12 +22,7 @@ afterEach(async () => {
 });
 
 function config(): StoreConfig {
-  const dataDir = mkdtempSync(join(tmpdir(), "bolide-replica-"));
-  dirs.push(dataDir);
-  return {
-    dataDir, commitLogFileBytes: 96 * 1024, consumeQueueEntriesPerFile: 64, messageBodyBytesMax: 1024, flush: "async",
-    flushIntervalMs: 10_000, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, indexHashSlots: 101, indexEntriesMax: 300,
-  };
+  return smallStoreConfig("bolide-replica-", dirs);
 }
 
 function open(cfg: StoreConfig, replica: boolean): MessageStore {

@@ -2,9 +2,9 @@
 // mutated runs of real records: it never throws, and every record it accepts decodes. Then whole
 // recoveries: a store's last file damaged at random places still opens, keeps every record before
 // the first damaged one, and ends on a record boundary.
+import { smallStoreConfig } from "../testing/store_config.ts";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { realIo } from "../io/io.ts";
 import { setLogLevel } from "../log.ts";
@@ -62,12 +62,8 @@ test("fuzz: commit-log record walk", () => {
 }, 60_000);
 
 test("fuzz: recovery of a damaged last file", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "bolide-recovery-fuzz-"));
-  dirs.push(dataDir);
-  const cfg: StoreConfig = {
-    dataDir, commitLogFileBytes: 96 * 1024, consumeQueueEntriesPerFile: 64, messageBodyBytesMax: 1024, flush: "async",
-    flushIntervalMs: 10_000, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, indexHashSlots: 101, indexEntriesMax: 300,
-  };
+  const cfg = smallStoreConfig("bolide-recovery-fuzz-", dirs);
+  const dataDir = cfg.dataDir;
   setLogLevel("silent"); // damaged records log consume_queue.offset_gap; expected here
   const random = new FuzzRandom(0xdeca);
   let store = new MessageStore(cfg, realIo);

@@ -1,8 +1,8 @@
 // Recovery: torn tails at every byte of the last record, checkpoint + abort marker, the data-dir
 // lock, and the index rebuilt by re-dispatch. Seeded: STORE_SEED=n replays one run.
+import { smallStoreConfig } from "../testing/store_config.ts";
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Prng, realIo, type Io } from "../io/io.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
@@ -20,12 +20,7 @@ afterEach(() => {
 });
 
 function config(): StoreConfig {
-  const dataDir = mkdtempSync(join(tmpdir(), "bolide-recovery-"));
-  dirs.push(dataDir);
-  return {
-    dataDir, commitLogFileBytes: 96 * 1024, consumeQueueEntriesPerFile: 64, messageBodyBytesMax: 1024, flush: "async",
-    flushIntervalMs: 10_000, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, indexHashSlots: 101, indexEntriesMax: 300,
-  };
+  return smallStoreConfig("bolide-recovery-", dirs);
 }
 
 function message(queueId: number, body: Uint8Array, keys = ""): MessageToStore {

@@ -1,8 +1,8 @@
 // Retention (old commit-log files deleted, consume queues and index follow, pulls below the new
 // min get OFFSET_TOO_SMALL) and a full disk (puts refused, reads go on).
+import { smallStoreConfig } from "../testing/store_config.ts";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { realIo } from "../io/io.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
@@ -17,13 +17,9 @@ afterEach(() => {
 
 let diskUsedRatio = 0.1;
 function config(): StoreConfig {
-  const dataDir = mkdtempSync(join(tmpdir(), "bolide-retention-"));
-  dirs.push(dataDir);
-  return {
-    dataDir, commitLogFileBytes: 96 * 1024, consumeQueueEntriesPerFile: 50, messageBodyBytesMax: 1024, flush: "async",
-    flushIntervalMs: 10_000, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, indexHashSlots: 101, indexEntriesMax: 200,
-    deleteWhen: "99", fileReservedMs: 3600_000, diskUsedRatio: () => diskUsedRatio,
-  };
+  return smallStoreConfig("bolide-retention-", dirs, {
+    consumeQueueEntriesPerFile: 50, indexEntriesMax: 200, deleteWhen: "99", fileReservedMs: 3600_000, diskUsedRatio: () => diskUsedRatio,
+  });
 }
 
 function message(queueId: number, i: number): MessageToStore {

@@ -17,6 +17,9 @@ import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
 import { cleanupAll, sleep, startBinary, uniqueName, waitUntil, type Broker } from "./helpers.ts";
 
+/** Each test waits on several timers of the broker (up to ~15 s in all on a busy machine). */
+const testTimeoutMs = 60_000;
+
 afterAll(cleanupAll);
 
 function sendRequest(topic: string, body: Uint8Array): RemotingCommand {
@@ -125,7 +128,7 @@ describe("connection limits", () => {
     for (const socket of sockets.splice(0)) socket.destroy();
     await sleep(200);
     await stillServing(broker);
-  });
+  }, testTimeoutMs);
 });
 
 describe("request and time limits", () => {
@@ -166,7 +169,7 @@ describe("request and time limits", () => {
     } finally {
       own.close();
     }
-  });
+  }, testTimeoutMs);
 
   test("more pulls held than allowed: SYSTEM_BUSY (the client retries later), held ones still answered", async () => {
     const clients = [new RemotingClient(), new RemotingClient()];
@@ -182,7 +185,7 @@ describe("request and time limits", () => {
     } finally {
       for (const own of clients) own.close();
     }
-  });
+  }, testTimeoutMs);
 
   test("an idle connection is closed after channelIdleTimeoutSeconds; a talking one is not", async () => {
     const idle = await rawSocket(broker.brokerPort);
@@ -205,7 +208,7 @@ describe("request and time limits", () => {
       idle.socket.destroy();
     }
     await stillServing(broker);
-  });
+  }, testTimeoutMs);
 
   test("a sender that never finishes a frame is dropped after partialFrameTimeoutMs", async () => {
     const slow = await rawSocket(broker.brokerPort);
@@ -225,7 +228,7 @@ describe("request and time limits", () => {
       slow.socket.destroy();
     }
     await stillServing(broker);
-  });
+  }, testTimeoutMs);
 
   test("a peer that asks and never reads: reading from it pauses, memory stays bounded, others are served", async () => {
     // 256 KiB of messages in queue 0 (each pull of them answers ~256 KiB).
@@ -253,5 +256,5 @@ describe("request and time limits", () => {
     // It stops being served and, with nothing moving, is closed as idle.
     await waitUntil("the slow reader to be closed as idle", () => reader.closed(), 8000);
     reader.socket.destroy();
-  });
+  }, testTimeoutMs);
 });

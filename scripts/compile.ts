@@ -34,7 +34,10 @@ export function compile(options: CompileOptions): { exitCode: number; stderr: st
   const commit = options.commit ?? gitCommit();
   const date = options.date ?? buildDate();
   const argv = [
-    process.execPath, "build", "--compile", "--minify-syntax",
+    // --bytecode: the bundle ships as precompiled JSC bytecode, so start-up skips parsing ~250
+    // modules: `bolide --version` 100 ms -> 20 ms, cold start to the first acked send ~145 ms ->
+    // ~50 ms (2 vCPU). ESM output because main.ts uses top-level await.
+    process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify-syntax",
     ...(options.target !== undefined ? [`--target=${options.target}`] : []),
     "--define", `BOLIDE_COMMIT=${JSON.stringify(commit)}`,
     "--define", `BOLIDE_BUILD_DATE=${JSON.stringify(date)}`,

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { which } from "./lib/proc.ts";
 import type { BenchResults } from "./lib/report.ts";
 
-/** One suite run in smoke mode took about 40 s on 2 busy cores; past this it is stuck. */
+/** A smoke suite run takes 10–25 s on 2 busy cores (35 s when it first installs its clients); past this it is stuck. */
 const suiteRunMsMax = 300_000;
 /** Every bolide target must have these figures in a smoke run (the smoke mode's workloads). */
 const bolideMetrics = [

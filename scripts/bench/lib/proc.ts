@@ -72,9 +72,10 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
 /**
  * A TCP port free on 127.0.0.1 now (the kernel's pick), so that a suite run does not collide with
  * another one on the same machine (CI's smoke run beside a developer's benchmark). `span` ports
- * from the one returned are checked free too (Bolide's broker also takes the next one, for HA).
+ * from the one returned are checked free too (Bolide's broker also takes the next one, for HA),
+ * and none of them is in `avoid` (ports picked a moment ago, closed again, so free in the kernel's eyes).
  */
-export async function freePort(span = 1): Promise<number> {
+export async function freePort(span = 1, avoid: readonly number[] = []): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer();
@@ -86,7 +87,7 @@ export async function freePort(span = 1): Promise<number> {
     });
     if (port === 0 || port + span > 65535) continue;
     let free = true;
-    for (let next = port + 1; next < port + span; next++) if (await portOpen(next)) free = false;
+    for (let next = port; next < port + span; next++) if (avoid.includes(next) || (next > port && (await portOpen(next)))) free = false;
     if (free) return port;
   }
 }

@@ -29,7 +29,7 @@ function bolide(flush: "async" | "sync"): Target {
     },
     async start(dataDir: string, retention?: RetentionSettings): Promise<Running> {
       const namesrvPort = await freePort();
-      const brokerPort = await freePort(2); // and the next one, the HA port
+      const brokerPort = await freePort(2, [namesrvPort]); // and the next one, the HA port
       const retentionFlags = retention
         ? ["--commitlog-file-bytes", String(retention.commitLogFileBytes), "--file-reserved-hours", String(retention.fileReservedHours),
           "--disk-max-used-ratio", String(retention.diskMaxUsedPercent)]

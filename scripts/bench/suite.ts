@@ -1,8 +1,11 @@
 // The benchmark suite (issue #8): installs, starts, measures and stops each target broker, then
 // writes bench/results/<date>-<mode>.{json,md,svg}.
 //
-//   npm run bench -- [--quick|--full] [--size 1024] [--seconds N] [--reps N]
-//                    [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null]
+//   npm run bench -- [--smoke|--quick|--full] [--size 1024] [--seconds N] [--reps N] [--backlog N]
+//                    [--retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null] [--out DIR]
+//
+// --smoke: CI's seconds-long check that the suite runs (see smoke.ts); --retention: also run
+// workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs).
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -15,6 +18,7 @@ import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
 import { installSignalHandlers, killAll, processTree, rssBytes, run, track, lastLine } from "./lib/proc.ts";
 import { kafkaProducerPerformance, rocketmqJavaProducer } from "./workloads/java_producer.ts";
+import { RetentionSkip, retentionRun, type ProduceFigures } from "./workloads/retention.ts";
 import { allTargets } from "./targets/index.ts";
 import type { Running, Target } from "./targets/types.ts";
 import * as W from "./workloads/definitions.ts";
@@ -23,12 +27,14 @@ import type { LatencyResult, ProduceResult, ReadResult, WorkerSpec } from "./wor
 const root = join(import.meta.dir, "../..");
 const { values } = parseArgs({
   options: {
+    smoke: { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     full: { type: "boolean", default: false },
     size: { type: "string", default: "1024" },
     seconds: { type: "string" },
     reps: { type: "string" },
     backlog: { type: "string" },
+    retention: { type: "boolean", default: false },
     targets: { type: "string", default: "bolide,rocketmq,kafka,rabbitmq,nats,redis,null" },
     out: { type: "string", default: join(root, "bench/results") },
     help: { type: "boolean", default: false },
@@ -38,12 +44,14 @@ if (values.help) {
   process.stdout.write(readFileSync(import.meta.path, "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n") + "\n");
   process.exit(0);
 }
-const modeName = values.full ? "full" : "quick";
+if ([values.smoke, values.quick, values.full].filter(Boolean).length > 1) throw new Error("--smoke, --quick and --full: one at most");
+const modeName: W.ModeName = values.full ? "full" : values.smoke ? "smoke" : "quick";
 const mode: W.Mode = {
   ...W.modes[modeName],
   ...(values.seconds ? { seconds: Number(values.seconds), latencySeconds: Math.max(Number(values.seconds), 1) } : {}),
   ...(values.reps ? { reps: Number(values.reps) } : {}),
   ...(values.backlog ? { backlog: Number(values.backlog) } : {}),
+  ...(values.retention ? { retention: true } : {}),
 };
 const bodyBytes = Number(values.size);
 if (!(bodyBytes >= 8 && bodyBytes <= 4 * 1024 * 1024)) throw new Error(`--size must be 8 .. 4194304 bytes, got ${values.size}`);
@@ -54,6 +62,8 @@ interface TargetState {
   target: Target;
   status: "ok" | "skipped" | "failed";
   reason?: string;
+  /** Why workload (g) did not run for this target (not root, the target has no disk retention, ...). */
+  retentionSkipped?: string;
 }
 const requested = values.targets.split(",").map((t) => t.trim()).filter(Boolean);
 const states: TargetState[] = [];
@@ -158,21 +168,22 @@ async function prepareTopic(target: Target, running: Running): Promise<string> {
   return topic;
 }
 
-async function produceRun(target: Target, running: Running, topic: string, processes: number, senders: number, inflight: number, keys: boolean, messages: number): Promise<{ msgPerSec: number; cpuPct: number; p99Ms: number; acked: number; peakRss: number }> {
+async function produceRun(target: Target, running: Running, topic: string, processes: number, senders: number, inflight: number, keys: boolean, messages: number, seconds = mode.seconds): Promise<ProduceFigures & { cpuPct: number; peakRss: number }> {
   const specs: WorkerSpec[] = Array.from({ length: processes }, (_, worker) => ({
     mode: "produce", client: target.client, endpoint: running.endpoint, topic, queues: W.queues, bytes: bodyBytes,
-    seconds: mode.seconds, messages: messages > 0 ? Math.ceil(messages / processes) : 0, senders, inflight, keys, worker,
+    seconds, messages: messages > 0 ? Math.ceil(messages / processes) : 0, senders, inflight, keys, worker,
   }));
-  const timeoutMs = messages > 0 ? 900_000 : mode.seconds * 1000 * 4 + 60_000;
+  const timeoutMs = messages > 0 ? 900_000 : seconds * 1000 * 4 + 60_000;
   const { result, peakBytes } = await withRss(running, Promise.all(specs.map((spec) => worker<ProduceResult>(spec, timeoutMs))));
   const acked = result.reduce((sum, r) => sum + r.acked, 0);
   const failed = result.reduce((sum, r) => sum + r.failed, 0);
-  const seconds = Math.max(...result.map((r) => r.elapsedSec));
+  const elapsedSec = Math.max(...result.map((r) => r.elapsedSec));
   if (acked === 0) throw new Error(`no send acknowledged (${failed} failed${result[0]?.error ? `: ${result[0].error}` : ""})`);
   const cpu = result.reduce((sum, r) => sum + r.cpuSec, 0);
   return {
-    msgPerSec: Math.round(acked / seconds), cpuPct: Math.round((cpu / seconds) * 100), p99Ms: Math.max(...result.map((r) => r.sendP99Ms)),
-    acked, peakRss: peakBytes,
+    msgPerSec: Math.round(acked / elapsedSec), cpuPct: Math.round((cpu / elapsedSec) * 100), p99Ms: Math.max(...result.map((r) => r.sendP99Ms)),
+    acked, failed, ackGapMaxMs: Math.max(...result.map((r) => r.ackGapMaxMs)), wallSec: Math.max(...result.map((r) => r.wallSec)), peakRss: peakBytes,
+    ...(result.find((r) => r.error) ? { error: result.find((r) => r.error)!.error! } : {}),
   };
 }
 
@@ -194,22 +205,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       throw new StartError(String(error instanceof Error ? error.message : error));
     }
     // (d) cold start: from spawning the broker to the first acknowledged send on a new topic.
-    for (;;) {
-      try {
-        const client = await openClient(target.client, running.endpoint);
-        try {
-          const topic = newTopic();
-          await client.prepare(topic, W.queues);
-          await client.send(topic, 0, new Uint8Array(bodyBytes).fill(0x61));
-        } finally {
-          await client.close();
-        }
-        break;
-      } catch (error) {
-        if (performance.now() - t0 > 180_000) throw new StartError(`no send accepted within 180 s: ${String(error)}`);
-        await Bun.sleep(20);
-      }
-    }
+    await firstSend(target, running, t0);
     record(id, "coldStartMs", Math.round(performance.now() - t0));
     await Bun.sleep(1000);
     record(id, "idleRssMiB", round3(treeRss(running) / 1048576));
@@ -225,7 +221,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     };
 
     // Warm-up (not measured): the JVM brokers need it most, every target gets the same.
-    await step(`warm-up ${mode.warmupSeconds} s`, async () => {
+    if (mode.warmupSeconds > 0) await step(`warm-up ${mode.warmupSeconds} s`, async () => {
       const topic = await prepareTopic(target, running!);
       const specs: WorkerSpec[] = [0, 1].map((worker) => ({
         mode: "produce", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes,
@@ -245,7 +241,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     });
 
     // (f) 1, 16, 64 producers, with and without keys
-    for (const producers of W.producerCounts) {
+    for (const producers of mode.producerCounts) {
       for (const keys of [false, true]) {
         await step(`${producers} producer${producers > 1 ? "s" : ""}${keys ? " with keys" : ""}`, async () => {
           const topic = await prepareTopic(target, running!);
@@ -260,7 +256,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
 
     if (!target.nullBroker) {
       // (c) end-to-end latency at fixed rates, from the scheduled send time
-      for (const rate of W.latencyRates) {
+      for (const rate of mode.latencyRates) {
         await step(`latency at ${rate / 1000}k msg/s`, async () => {
           const topic = await prepareTopic(target, running!);
           const r = await worker<LatencyResult>(
@@ -295,7 +291,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     }
 
     // (e) the broker's own Java producer benchmark (RocketMQ's producer loop; Kafka's perf test)
-    if (target.rocketmqProtocol || target.id === "kafka") {
+    if (mode.javaProducer && (target.rocketmqProtocol || target.id === "kafka")) {
       const label = target.id === "kafka" ? "kafka-producer-perf-test" : `Java DefaultMQProducer benchmark, ${W.javaProducer.threads} threads`;
       await step(label, async () => {
         const topic = await prepareTopic(target, running!);
@@ -327,6 +323,53 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     }
     rmSync(dataRoot, { recursive: true, force: true });
   }
+
+  // (g) past retention on a nearly full disk: a broker of its own (other settings, a small disk),
+  // so it runs once the one above has stopped.
+  if (mode.retention && state.status === "ok") {
+    progress(`${tag}: retention on a nearly full disk`);
+    try {
+      const { figures, notes } = await retentionRun({
+        target, bodyBytes, progress: (text) => progress(`${tag}: ${text}`),
+        prepareTopic: (running) => prepareTopic(target, running),
+        produce: (running, topic, messages, seconds) => produceRun(target, running, topic, W.produce.processes, 1, W.produce.inflight, false, messages, seconds),
+        firstSend: (running) => firstSend(target, running, performance.now()),
+        sendOne: async (running, topic) => {
+          const client = await openClient(target.client, running.endpoint);
+          try {
+            await client.send(topic, 0, new Uint8Array(bodyBytes).fill(0x61));
+          } finally {
+            await client.close();
+          }
+        },
+      });
+      for (const [metric, value] of Object.entries(figures)) record(id, `retention.${metric}`, value);
+      for (const text of notes) recordError(id, "retention", text);
+    } catch (error) {
+      if (error instanceof RetentionSkip) state.retentionSkipped = error.message;
+      else recordError(id, "retention", error);
+    }
+  }
+}
+
+/** Resolves at the first acknowledged send on a new topic; StartError after 180 s from `t0`. */
+async function firstSend(target: Target, running: Running, t0: number): Promise<void> {
+  for (;;) {
+    try {
+      const client = await openClient(target.client, running.endpoint);
+      try {
+        const topic = newTopic();
+        await client.prepare(topic, W.queues);
+        await client.send(topic, 0, new Uint8Array(bodyBytes).fill(0x61));
+      } finally {
+        await client.close();
+      }
+      return;
+    } catch (error) {
+      if (performance.now() - t0 > 180_000) throw new StartError(`no send accepted within 180 s: ${String(error)}`);
+      await Bun.sleep(20);
+    }
+  }
 }
 
 class StartError extends Error {}
@@ -334,7 +377,7 @@ class StartError extends Error {}
 // ---- main ----------------------------------------------------------------------------------
 installSignalHandlers();
 const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
-note(`${modeName} run: ${states.map((s) => s.target.id).join(", ")}; ${bodyBytes} B messages, ${mode.seconds} s per measurement, ${mode.reps} run(s), backlog ${mode.backlog.toLocaleString("en")}`);
+note(`${modeName} run: ${states.map((s) => s.target.id).join(", ")}; ${bodyBytes} B messages, ${mode.seconds} s per measurement, ${mode.reps} run(s), backlog ${mode.backlog.toLocaleString("en")}${mode.retention ? ", with the retention workload" : ""}`);
 for (const name of unknown) note(`unknown target "${name}" (known: ${[...new Set(allTargets.map((t) => t.family))].join(", ")})`);
 
 // Clients and chart renderer live in scripts/bench/node_modules (scripts/bench/package.json).
@@ -383,7 +426,10 @@ const results = {
   date: now.toISOString(),
   command,
   mode: modeName,
-  settings: { ...mode, bodyBytes, queues: W.queues, workloads: { produce: W.produce, producerCounts: W.producerCounts, latencyRates: W.latencyRates, consume: W.consume, javaProducer: W.javaProducer } },
+  settings: {
+    ...mode, bodyBytes, queues: W.queues,
+    workloads: { produce: W.produce, consume: W.consume, javaProducer: W.javaProducer, retention: W.retention },
+  },
   machine: {
     cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(),
     loadavgStart: loadStart, loadavgEnd: loadEnd, bun: Bun.version,
@@ -391,6 +437,7 @@ const results = {
   targets: states.map((s) => ({
     id: s.target.id, broker: s.target.broker, durability: s.target.durability, client: s.target.clientLabel,
     status: s.status, ...(s.reason ? { reason: s.reason } : {}), ...(errors.get(s.target.id) ? { errors: errors.get(s.target.id) } : {}),
+    ...(s.retentionSkipped ? { retentionSkipped: s.retentionSkipped } : {}),
   })),
   unknownTargets: unknown,
   raw: Object.fromEntries([...samples].map(([t, m]) => [t, Object.fromEntries(m)])),

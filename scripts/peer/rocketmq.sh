@@ -13,7 +13,9 @@
 #      ROCKETMQ_PEER_FLUSH (flushDiskType: ASYNC_FLUSH, the default, or SYNC_FLUSH),
 #      ROCKETMQ_PEER_START_TIMEOUT (seconds, default 90),
 #      ROCKETMQ_PEER_ACL_FILE (a plain_acl.yml: the broker runs with aclEnable=true and this file
-#      as ROCKETMQ_HOME/conf/plain_acl.yml).
+#      as ROCKETMQ_HOME/conf/plain_acl.yml),
+#      ROCKETMQ_PEER_BROKER_CONF (key=value lines appended to broker.conf; a later key wins, as in
+#      java.util.Properties: the benchmark's retention workload sets the commit-log file size).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -114,6 +116,9 @@ EOF
   if [[ -n "${ROCKETMQ_PEER_ACL_FILE:-}" ]]; then
     cp "$ROCKETMQ_PEER_ACL_FILE" "$home/conf/plain_acl.yml"
     echo "aclEnable=true" >>"$home/conf/broker.conf"
+  fi
+  if [[ -n "${ROCKETMQ_PEER_BROKER_CONF:-}" ]]; then
+    printf '%s\n' "$ROCKETMQ_PEER_BROKER_CONF" >>"$home/conf/broker.conf"
   fi
 
   local javaOpts="${ROCKETMQ_PEER_JAVA_OPTS:--Xms256m -Xmx512m}"

@@ -2,7 +2,7 @@
 // also on Ctrl-C / SIGTERM. Plus the small helpers targets need (port waits, RSS, commands).
 import type { Subprocess } from "bun";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 
 const live = new Set<Subprocess>();
 const pidFiles = new Set<() => void>();
@@ -67,6 +67,29 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/**
+ * A TCP port free on 127.0.0.1 now (the kernel's pick), so that a suite run does not collide with
+ * another one on the same machine (CI's smoke run beside a developer's benchmark). `span` ports
+ * from the one returned are checked free too (Bolide's broker also takes the next one, for HA),
+ * and none of them is in `avoid` (ports picked a moment ago, closed again, so free in the kernel's eyes).
+ */
+export async function freePort(span = 1, avoid: readonly number[] = []): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
+    });
+    if (port === 0 || port + span > 65535) continue;
+    let free = true;
+    for (let next = port; next < port + span; next++) if (avoid.includes(next) || (next > port && (await portOpen(next)))) free = false;
+    if (free) return port;
+  }
 }
 
 export async function waitPort(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {

@@ -5,11 +5,28 @@ export interface BenchResults {
   date: string;
   command: string;
   mode: string;
-  settings: { seconds: number; reps: number; backlog: number; latencySeconds: number; bodyBytes: number; queues: number };
+  settings: {
+    seconds: number; reps: number; backlog: number; latencySeconds: number; bodyBytes: number; queues: number;
+    /** Absent in results written before workload (g) existed. */
+    retention?: boolean;
+    workloads?: { retention?: RetentionSettingsReported };
+  };
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; bun: string };
-  targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[] }[];
+  targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[]; retentionSkipped?: string }[];
   unknownTargets: string[];
   summary: Record<string, Record<string, Spread>>;
+}
+
+/** workloads/definitions.ts `retention`, as written into the results. */
+interface RetentionSettingsReported {
+  diskBytes: number;
+  commitLogFileBytes: number;
+  fileReservedHours: number;
+  diskMaxUsedPercent: number;
+  emptyDiskShare: number;
+  fillerUsedRatio: number;
+  seconds: number;
+  recoverySecondsMax: number;
 }
 
 const fmt = (value: number): string =>
@@ -115,6 +132,47 @@ export function markdown(r: BenchResults): string {
         return v ? `${t.id} reaches ${Math.round((v.median / nullProduce.median) * 100)} %` : "";
       }).filter(Boolean).join(", ") + ".", "");
   }
+  const retention = r.settings.workloads?.retention;
+  if (r.settings.retention && retention) {
+    const mib = (bytes: number): string => `${bytes / 1048576} MiB`;
+    lines.push(
+      `Past retention on a nearly full disk (workload g): each broker on a ${mib(retention.diskBytes)} tmpfs of its own, ` +
+        `${mib(retention.commitLogFileBytes)} commit-log files, fileReservedTime ${retention.fileReservedHours} h (so only disk pressure deletes), ` +
+        `diskMaxUsedSpaceRatio ${retention.diskMaxUsedPercent}, forced cleaning past 85 % and sends refused past 90 % (both brokers' defaults), ` +
+        `retention checked every 10 s. "Empty disk": ${Math.round(retention.emptyDiskShare * 100)} % of the disk produced as in workload (a); then a filler file ` +
+        `brings the disk to ${Math.round(retention.fillerUsedRatio * 100)} % and the same producers run ${retention.seconds} s more (msg/s over the wall time, refused sends included). ` +
+        `tmpfs ignores fsync, so SYNC_FLUSH costs nothing extra here.`,
+      "",
+    );
+    const rows: string[][] = [];
+    for (const t of r.targets) {
+      if (t.status !== "ok") continue;
+      if (t.retentionSkipped) {
+        rows.push([t.id, `skipped: ${t.retentionSkipped}`, ...Array<string>(9).fill("")]);
+        continue;
+      }
+      const m = (metric: string): Spread | undefined => get(t.id, `retention.${metric}`);
+      if (!m("fullMsgPerSec")) {
+        rows.push([t.id, "failed (see workload errors)", ...Array<string>(9).fill("")]);
+        continue;
+      }
+      const x = ratio(m("fullMsgPerSec")?.median, m("emptyMsgPerSec")?.median);
+      const resume = m("resumeMs")?.median;
+      const alive = m("brokerAlive")?.median;
+      const after = alive === 0 ? "**no: the broker exited**" : resume === undefined ? "–" : resume < 0 ? `**no, not within ${retention.recoverySecondsMax} s**` : `yes (${fmt(resume)} ms)`;
+      rows.push([
+        t.id, `${cell(m("emptyMsgPerSec"), range)} / ${cell(m("emptyP99Ms"), false)}`, `${cell(m("fullMsgPerSec"), range)} / ${cell(m("fullP99Ms"), false)}`,
+        x === null ? "–" : `${x.toFixed(2)}×`, cell(m("refused"), false), cell(m("ackGapMaxMs"), false), cell(m("filesDeleted"), false),
+        cell(m("firstOffsetMovedMiB"), false), cell(m("deletedMappedMaxMiB"), false), cell(m("diskUsedMaxPct"), false), after,
+      ]);
+    }
+    table(
+      ["target", "empty disk msg/s / send p99 ms", "past retention msg/s / send p99 ms", "past / empty", "refused sends", "longest gap between acks, ms",
+        "commit-log files deleted", "first offset moved, MiB", "deleted but still mapped, MiB (max)", "max disk used %", "accepting sends after"],
+      rows,
+    );
+  }
+
   const failures = r.targets.filter((t) => t.errors?.length);
   if (failures.length > 0) {
     lines.push("Workload errors:", "");

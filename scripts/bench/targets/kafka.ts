@@ -18,6 +18,7 @@ export const kafkaTarget: Target = {
   client: "kafka",
   clientLabel: "kafkajs 2.2.4 (Bun), sends coalesced per event-loop turn",
   rocketmqProtocol: false,
+  retention: { skip: "retention is per partition (retention.bytes / retention.ms), not by disk usage; not set up here" },
   async install() {
     if (!which("java")) return "java not installed";
     try {

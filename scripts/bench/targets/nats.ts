@@ -13,6 +13,7 @@ export const natsTarget: Target = {
   client: "nats",
   clientLabel: "nats.js 2.29.3 (Bun)",
   rocketmqProtocol: false,
+  retention: { skip: "JetStream limits a stream by max_bytes / max_age, not by disk usage; not set up here" },
   async install() {
     return aptInstall("nats-server", ["nats-server"]);
   },

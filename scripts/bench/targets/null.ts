@@ -1,9 +1,7 @@
 // The null broker (null_broker.ts): acknowledges every frame without storing; the client's ceiling.
 import { join } from "node:path";
-import { track, waitPort } from "../lib/proc.ts";
+import { freePort, track, waitPort } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
-
-const port = 19911;
 
 export const nullTarget: Target = {
   id: "null",
@@ -13,11 +11,13 @@ export const nullTarget: Target = {
   client: "remoting",
   clientLabel: "raw remoting client (Bun)",
   rocketmqProtocol: false,
+  retention: { skip: "the null broker stores nothing" },
   nullBroker: true,
   async install() {
     return null;
   },
   async start(): Promise<Running> {
+    const port = await freePort();
     const child = track(Bun.spawn([process.execPath, join(import.meta.dir, "../null_broker.ts"), "--port", String(port)], { stdout: "ignore", stderr: "inherit", stdin: "ignore" }));
     await waitPort(port, 10_000, () => child.exitCode === null);
     return {

@@ -18,6 +18,7 @@ export const rabbitmqTarget: Target = {
   client: "amqp",
   clientLabel: "amqplib 0.10.9 (Bun)",
   rocketmqProtocol: false,
+  retention: { skip: "quorum queues have no disk-usage retention (a disk alarm blocks publishers instead); not set up here" },
   async install() {
     return aptInstall("rabbitmq-server", ["rabbitmq-server"]);
   },

@@ -14,6 +14,7 @@ function redis(fsync: "everysec" | "always"): Target {
     client: "redis",
     clientLabel: "ioredis 5.11.1 (Bun), auto-pipelining",
     rocketmqProtocol: false,
+    retention: { skip: "Redis keeps streams in memory (MAXLEN trimming), not a disk log" },
     async install() {
       return aptInstall("redis-server", ["redis-server"]);
     },

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { atExit, run, lastLine, which } from "../lib/proc.ts";
-import type { Running, Target } from "./types.ts";
+import type { RetentionSettings, Running, Target } from "./types.ts";
 
 const root = join(import.meta.dir, "../../..");
 const script = join(root, "scripts/peer/rocketmq.sh");
@@ -19,15 +19,22 @@ function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH", namesrvPort: number, brok
     client: "remoting",
     clientLabel: "raw remoting client (Bun)",
     rocketmqProtocol: true,
+    retention: { commitLogDir: (dataDir) => join(dataDir, "store/commitlog") },
     async install() {
       if (!which("java")) return "java not installed (apt-get install openjdk-17-jre-headless)";
       const resolved = await run(["bash", script, "classpath"], { timeoutMs: 600_000 });
       return resolved.code === 0 ? null : `cannot resolve RocketMQ 4.9.7 from Maven Central: ${lastLine(resolved.output)}`;
     },
-    async start(dataDir): Promise<Running> {
+    async start(dataDir: string, retention?: RetentionSettings): Promise<Running> {
       const forget = atExit(() => spawnSync("bash", [script, "stop", dataDir], { stdio: "ignore" }));
+      // diskSpaceCleanForciblyRatio (0.85) and diskSpaceWarningLevelRatio (0.90) are Java system
+      // properties in 4.9.7, not broker.conf keys; their defaults are Bolide's.
+      const brokerConf = retention
+        ? [`mappedFileSizeCommitLog=${retention.commitLogFileBytes}`, `fileReservedTime=${retention.fileReservedHours}`,
+          `diskMaxUsedSpaceRatio=${retention.diskMaxUsedPercent}`].join("\n")
+        : "";
       const started = await run(["bash", script, "start", String(namesrvPort), String(brokerPort), dataDir], {
-        env: { ROCKETMQ_PEER_JAVA_OPTS: rocketmqHeap, ROCKETMQ_PEER_FLUSH: flush },
+        env: { ROCKETMQ_PEER_JAVA_OPTS: rocketmqHeap, ROCKETMQ_PEER_FLUSH: flush, ROCKETMQ_PEER_BROKER_CONF: brokerConf },
         timeoutMs: 180_000,
       });
       if (started.code !== 0) {

@@ -9,6 +9,15 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** Retention settings for workload (g), past retention on a nearly full disk (workloads/definitions.ts). */
+export interface RetentionSettings {
+  commitLogFileBytes: number;
+  /** fileReservedTime: files younger than this are deleted only under disk pressure (forcibly). */
+  fileReservedHours: number;
+  /** diskMaxUsedSpaceRatio, percent. */
+  diskMaxUsedPercent: number;
+}
+
 export interface Target {
   /** Id used on the command line (--targets) and in the results, e.g. "bolide-sync". */
   id: string;
@@ -23,7 +32,13 @@ export interface Target {
   rocketmqProtocol: boolean;
   /** The null broker: produce workloads only (it stores nothing to read back). */
   nullBroker?: boolean;
+  /**
+   * Workload (g): the broker takes RetentionSettings (start's second argument) and keeps its
+   * commit log in `commitLogDir(dataDir)` as files named by their first offset, or a reason why
+   * the workload does not apply to it (shown in the table).
+   */
+  retention: { commitLogDir(dataDir: string): string } | { skip: string };
   /** Installs what is missing; returns a reason to skip the target, or null. */
   install(): Promise<string | null>;
-  start(dataDir: string): Promise<Running>;
+  start(dataDir: string, retention?: RetentionSettings): Promise<Running>;
 }

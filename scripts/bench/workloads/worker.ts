@@ -53,6 +53,10 @@ export interface ProduceResult {
   cpuSec: number;
   sendP50Ms: number;
   sendP99Ms: number;
+  /** The longest time between two acknowledgements (or from the start to the first): a stall shows here. */
+  ackGapMaxMs: number;
+  /** From the first send to the last answer (acknowledged or not); elapsedSec ends at the last acknowledgement. */
+  wallSec: number;
   error?: string;
 }
 export interface ReadResult {
@@ -71,6 +75,12 @@ export interface LatencyResult {
   cpuSec: number;
   sendErrors: number;
 }
+
+/**
+ * After a refused or failed send, a lane waits this long before the next: a broker refusing
+ * everything (a full disk) is not hammered by a tight loop, and the client's CPU stays comparable.
+ */
+const failureBackoffMs = 10;
 
 const cpuSeconds = (): number => {
   const usage = process.cpuUsage();
@@ -92,6 +102,7 @@ async function produce(spec: ProduceSpec): Promise<ProduceResult> {
   const endAt = spec.messages > 0 ? Infinity : start + spec.seconds * 1000;
   const more = (): boolean => (spec.messages > 0 ? issued < spec.messages : performance.now() < endAt);
   let lastAck = start;
+  let ackGapMaxMs = 0;
 
   const lane = async (client: BenchClient, lane: number): Promise<void> => {
     while (more()) {
@@ -101,24 +112,29 @@ async function produce(spec: ProduceSpec): Promise<ProduceResult> {
       try {
         await client.send(spec.topic, index % spec.queues, body, key);
         acked++;
-        lastAck = performance.now();
+        const now = performance.now();
+        ackGapMaxMs = Math.max(ackGapMaxMs, now - lastAck);
+        lastAck = now;
         if (index % sampleEvery === 0) samples.push(lastAck - sentAt);
       } catch (error) {
         failed++;
         lastError = String(error);
         if (failed > 1000 && acked === 0) return; // the broker refuses everything: give up
+        await Bun.sleep(failureBackoffMs);
       }
       void lane;
     }
   };
   await Promise.all(clients.flatMap((client, c) => Array.from({ length: spec.inflight }, (_, l) => lane(client, c * spec.inflight + l))));
+  const end = performance.now();
+  ackGapMaxMs = Math.max(ackGapMaxMs, end - lastAck); // a broker that stopped acknowledging for good
   const elapsedSec = (lastAck - start) / 1000;
   const cpuSec = cpuSeconds() - cpuStart;
   await Promise.all(clients.map((client) => client.close()));
   const sorted = Float64Array.from(samples).sort();
   return {
     acked, failed, elapsedSec: round3(elapsedSec), cpuSec: round3(cpuSec),
-    sendP50Ms: round3(percentile(sorted, 50)), sendP99Ms: round3(percentile(sorted, 99)),
+    sendP50Ms: round3(percentile(sorted, 50)), sendP99Ms: round3(percentile(sorted, 99)), ackGapMaxMs: round3(ackGapMaxMs), wallSec: round3((end - start) / 1000),
     ...(lastError ? { error: lastError.slice(0, 200) } : {}),
   };
 }

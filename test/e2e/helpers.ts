@@ -111,6 +111,15 @@ export async function freePortWithNeighbours(avoid: number[] = []): Promise<numb
   throw new Error("freePortWithNeighbours: no luck after 50 attempts");
 }
 
+/** A free port that is none of `avoid`. */
+export async function freePortAvoiding(avoid: number[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (!avoid.includes(port)) return port;
+  }
+  throw new Error("freePortAvoiding: no luck after 50 attempts");
+}
+
 /** A new empty folder under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = "bolide-e2e-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -212,7 +221,9 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
   const namesrvPort = opts.namesrvPort ?? (await freePort());
   // Neighbours free too, in case the broker derives extra ports from its own (RocketMQ does).
   const brokerPort = opts.brokerPort ?? (await freePortWithNeighbours([namesrvPort]));
-  const httpPort = await freePort();
+  // Apart from the other two (and the broker's port-2 HA/VIP neighbours): a port just released
+  // can come back from the next freePort() while neither of them is listening yet.
+  const httpPort = await freePortAvoiding([namesrvPort, brokerPort - 2, brokerPort - 1, brokerPort, brokerPort + 1]);
   const role = opts.role ?? "all";
   const args = [
     "--role", role,

@@ -22,8 +22,17 @@
  * page takes a write fault that may wait for the journal commit of the fdatasync in progress;
  * measured by scripts/bench/store_disk.ts, README "Store benchmarks").
  *
+ * Contract of discard(): the file is about to be deleted (retention): its disk space comes back
+ * now. A Bun.mmap mapping lives until the collector drops its last view, and an unlinked file's
+ * blocks stay allocated while it is mapped — so without this a full disk stayed full after
+ * retention deleted files (the bench's "past retention" workload: sends refused for 30 s with
+ * three deleted 64 MiB segments still mapped). The mapping stays valid and reads as zeros
+ * afterwards: no SIGBUS for a late reader, and a stale record fails its checks instead.
+ *
  * diskMapper: open, reserve (or ftruncate), Bun.mmap shared; sync() is fdatasync; write() is
- * pwrite(2), whose bytes the shared mapping shows at once (one page cache).
+ * pwrite(2), whose bytes the shared mapping shows at once (one page cache); discard() punches a
+ * hole over the whole file (fallocate PUNCH_HOLE | KEEP_SIZE; best effort: where the file system
+ * cannot, the space comes back when the mapping is collected, as before).
  */
 import { closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
@@ -33,6 +42,7 @@ export interface MappedRegion {
   readonly bytes: Uint8Array;
   write(source: Uint8Array, position: number): void;
   sync(): Promise<void>;
+  discard(): void;
   close(): void;
 }
 
@@ -54,6 +64,25 @@ function fallocateFunction(): Fallocate | null {
     fallocateCached = null;
   }
   return fallocateCached;
+}
+
+type PunchHole = (fd: number, length: number) => number;
+let punchHoleCached: PunchHole | null | undefined;
+/** fallocate(2) mode bits (linux/falloc.h). */
+const fallocKeepSize = 0x01;
+const fallocPunchHole = 0x02;
+
+/** fallocate(fd, PUNCH_HOLE | KEEP_SIZE, 0, length) from libc (Linux only); null elsewhere. */
+function punchHoleFunction(): PunchHole | null {
+  if (punchHoleCached !== undefined) return punchHoleCached;
+  try {
+    if (process.platform !== "linux") throw new Error("not Linux");
+    const libc = dlopen("libc.so.6", { fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } });
+    punchHoleCached = (fd, length) => libc.symbols.fallocate(fd, fallocKeepSize | fallocPunchHole, 0, length);
+  } catch {
+    punchHoleCached = null;
+  }
+  return punchHoleCached;
 }
 
 const errnoNames: Record<number, string> = { 28: "ENOSPC", 5: "EIO", 27: "EFBIG", 122: "EDQUOT" };
@@ -98,6 +127,11 @@ class DiskRegion implements MappedRegion {
     return new Promise((resolve, reject) => {
       fdatasync(this.fd, (error) => (error ? reject(error) : resolve()));
     });
+  }
+
+  discard(): void {
+    if (this.fd < 0) return;
+    punchHoleFunction()?.(this.fd, this.bytes.length); // -1 (EOPNOTSUPP…): freed at collection instead
   }
 
   close(): void {

@@ -74,7 +74,9 @@ export class MappedFile {
     this.region.close();
   }
 
+  /** Deletes the file; its disk space comes back at once (MappedRegion.discard), not when the mapping is collected. */
   destroy(): void {
+    this.region.discard();
     this.close();
     unlinkSync(this.path);
   }

@@ -94,6 +94,10 @@ export interface StoreConfig {
 }
 
 export const cleanIntervalMsDefault = 10_000;
+/** Retention pass, disk past diskCleanForciblyRatio: at most this many commit-log files (RocketMQ deletes up to 10). */
+export const forcedDeleteFilesPerPassMax = 10;
+/** Retention pass, files past fileReservedTime: at most this many commit-log files. */
+export const expiredDeleteFilesPerPassMax = 64;
 export const fileReservedMsDefault = 72 * 3600 * 1000;
 export const diskFullCheckIntervalMs = 1000;
 
@@ -676,8 +680,20 @@ export class MessageStore {
     const hourMatches = (this.config.deleteWhen ?? "04").split(";").some((when) => when.trim() === hour);
     const pressed = ratio >= (this.config.diskCleanRatio ?? 0.75);
     if (!manual && !hourMatches && !pressed) return result;
-    const forced = ratio >= (this.config.diskCleanForciblyRatio ?? 0.85);
-    result.commitLogFiles = this.commitLog.deleteExpired(nowMs, this.config.fileReservedMs ?? fileReservedMsDefault, forced, forced ? 1 : 64);
+    const forcedRatio = this.config.diskCleanForciblyRatio ?? 0.85;
+    const forced = ratio >= forcedRatio;
+    if (forced) {
+      // Oldest first, whatever their age, one at a time until the disk is below the forced ratio
+      // again (a deleted file's space comes back at once: MappedRegion.discard).
+      let usedRatio = ratio;
+      while (usedRatio >= forcedRatio && result.commitLogFiles < forcedDeleteFilesPerPassMax) {
+        if (this.commitLog.deleteExpired(nowMs, 0, true, 1) === 0) break;
+        result.commitLogFiles++;
+        usedRatio = this.checkDisk();
+      }
+    } else {
+      result.commitLogFiles = this.commitLog.deleteExpired(nowMs, this.config.fileReservedMs ?? fileReservedMsDefault, false, expiredDeleteFilesPerPassMax);
+    }
     if (result.commitLogFiles === 0) return result;
     const minOffset = this.commitLog.minOffset;
     for (const byId of this.queues.values()) for (const queue of byId.values()) result.consumeQueueFiles += queue.deleteBelow(minOffset);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { realIo } from "../io/io.ts";
 import { javaHashCode } from "../protocol/message_properties.ts";
 import { decodeRecord, hostBytes, type MessageToStore } from "../protocol/message_record.ts";
-import { MessageStore, type StoreConfig } from "./message_store.ts";
+import { forcedDeleteFilesPerPassMax, MessageStore, type StoreConfig } from "./message_store.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
 const dirs: string[] = [];
@@ -63,11 +63,17 @@ test("expired commit-log files are deleted, consume queues follow, pulls below t
   store.load();
   expect(store.minOffset("T", 0)).toBe(minOffset);
   expect(store.maxOffset("T", 0)).toBe(500);
-  diskUsedRatio = 0.86; // past diskCleanForciblyRatio: one young file per pass
-  expect(store.clean(now, false).commitLogFiles).toBe(1);
+  // Past diskCleanForciblyRatio: young files go, oldest first, until the disk is below it again —
+  // here each deleted file frees 1 % of the disk (its space comes back at once, MappedRegion.discard).
+  const filesBefore = readdirSync(join(cfg.dataDir, "commitlog")).length;
+  cfg.diskUsedRatio = () => 0.825 + 0.01 * (readdirSync(join(cfg.dataDir, "commitlog")).length - filesBefore + 5);
+  expect(store.clean(now, false).commitLogFiles).toBe(3); // 0.875, 0.865, 0.855 → deleted; 0.845: stop
+  cfg.diskUsedRatio = () => 0.99; // never gets better: at most forcedDeleteFilesPerPassMax files a pass, the last one kept
+  const remaining = readdirSync(join(cfg.dataDir, "commitlog")).length;
+  expect(store.clean(now, false).commitLogFiles).toBe(Math.min(forcedDeleteFilesPerPassMax, remaining - 1));
+  cfg.diskUsedRatio = () => diskUsedRatio;
   expect(store.minOffset("T", 0)).toBeGreaterThan(minOffset);
   expect(store.queryMessage("T", "k999", 4, 0, Number.MAX_SAFE_INTEGER).records.length).toBe(1);
-  diskUsedRatio = 0.1;
   await store.shutdown();
 });
 

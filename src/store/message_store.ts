@@ -294,7 +294,11 @@ export class MessageStore {
     this.replicaDispatchedOffset = end;
     this.flushTimer = setInterval(() => void this.flushAll(), this.config.flushIntervalMs);
     this.checkDisk();
-    this.timers.push(setInterval(() => this.checkDisk(), diskFullCheckIntervalMs));
+    this.timers.push(setInterval(() => {
+      // Past the forced-cleaning ratio, retention runs at once rather than at its next pass: at
+      // tens of MiB/s the disk crosses from 85 % to the 90 % that refuses sends within seconds.
+      if (this.checkDisk() >= (this.config.diskCleanForciblyRatio ?? 0.85)) this.clean(this.io.clock.realtimeMs(), false);
+    }, diskFullCheckIntervalMs));
     this.timers.push(setInterval(() => this.clean(this.io.clock.realtimeMs(), false), this.config.cleanIntervalMs ?? cleanIntervalMsDefault));
   }
 

@@ -52,6 +52,12 @@ class SimRegion implements MappedRegion {
     return new Promise((resolve) => this.owner.pending.push({ region: this, resolve }));
   }
 
+  /** A hole punched over the file (it is being deleted): reads as zeros, in the cache and on disk. */
+  discard(): void {
+    this.bytes.fill(0);
+    this.durable.fill(0);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -2,10 +2,11 @@
 // writes bench/results/<date>-<mode>.{json,md,svg}.
 //
 //   npm run bench -- [--smoke|--quick|--full] [--size 1024] [--seconds N] [--reps N] [--backlog N]
-//                    [--retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null] [--out DIR]
+//                    [--retention|--no-retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null] [--out DIR]
 //
 // --smoke: CI's seconds-long check that the suite runs (see smoke.ts); --retention: also run
-// workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs).
+// workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs);
+// --no-retention: leave it out of --full.
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     reps: { type: "string" },
     backlog: { type: "string" },
     retention: { type: "boolean", default: false },
+    "no-retention": { type: "boolean", default: false },
     targets: { type: "string", default: "bolide,rocketmq,kafka,rabbitmq,nats,redis,null" },
     out: { type: "string", default: join(root, "bench/results") },
     help: { type: "boolean", default: false },
@@ -52,6 +54,7 @@ const mode: W.Mode = {
   ...(values.reps ? { reps: Number(values.reps) } : {}),
   ...(values.backlog ? { backlog: Number(values.backlog) } : {}),
   ...(values.retention ? { retention: true } : {}),
+  ...(values["no-retention"] ? { retention: false } : {}),
 };
 const bodyBytes = Number(values.size);
 if (!(bodyBytes >= 8 && bodyBytes <= 4 * 1024 * 1024)) throw new Error(`--size must be 8 .. 4194304 bytes, got ${values.size}`);

@@ -518,7 +518,7 @@ export class MessageStore {
       await Promise.all(flushes);
       if (this.halted) return false; // the process "died" meanwhile: a dead process writes nothing
       if (end !== this.checkpointedOffset) {
-        this.checkpoint.write(timestamp, end);
+        await this.checkpoint.write(timestamp, end);
         this.checkpointedOffset = end;
       }
       return true;

@@ -22,13 +22,6 @@ import { isPreparedSend } from "../transaction/half_message.ts";
 
 const log = logScoped("broker");
 
-/** SendMessageRequestHeaderV2's one-letter names → the V1 field names. */
-const v2Names: Record<string, string> = {
-  a: "producerGroup", b: "topic", c: "defaultTopic", d: "defaultTopicQueueNums", e: "queueId", f: "sysFlag",
-  g: "bornTimestamp", h: "flag", i: "properties", j: "reconsumeTimes", k: "unitMode", l: "maxReconsumeTimes",
-  m: "batch", n: "brokerName",
-};
-
 export interface SendHeader {
   producerGroup: string;
   topic: string;
@@ -45,39 +38,68 @@ export interface SendHeader {
   batch: boolean;
 }
 
-function int(ext: Record<string, string>, name: string, fallback?: number): number {
-  const text = ext[name];
+/**
+ * A header field: SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE use SendMessageRequestHeaderV2's
+ * one-letter names (a = producerGroup … n = brokerName); the V1 name is read when the letter is
+ * absent. Looked up in place: no renamed copy of the header per send.
+ */
+function field(ext: Record<string, string>, v2: boolean, letter: string, name: string): string | undefined {
+  if (v2) {
+    const value = ext[letter];
+    if (value !== undefined) return value;
+  }
+  return ext[name];
+}
+
+/** The longest digit run decimalInt reads: 15 digits are exact in a double. */
+const decimalDigitsMax = 15;
+
+/** `text` as an integer when it is an optional "-" and 1..15 decimal digits (what clients send); NaN otherwise. */
+function decimalInt(text: string): number {
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 0x2d;
+  let at = negative ? 1 : 0;
+  if (length === at || length - at > decimalDigitsMax) return Number.NaN;
+  let value = 0;
+  for (; at < length; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+function int(text: string | undefined, name: string, fallback?: number): number {
   if (text === undefined || text === "") {
     if (fallback !== undefined) return fallback;
     throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
   }
+  const decimal = decimalInt(text);
+  if (!Number.isNaN(decimal)) return decimal;
+  // Anything else Java's Long.parseLong might not take but Number does (" 7", "1e3", "0x10"): as before.
   const value = Number(text);
   if (!Number.isFinite(value)) throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not a number: ${text}`);
   return Math.trunc(value);
 }
 
 export function parseSendHeader(request: RemotingCommand): SendHeader {
-  let ext = request.extFields;
-  if (request.code !== RequestCode.SEND_MESSAGE) {
-    const renamed: Record<string, string> = {};
-    for (const [key, value] of Object.entries(ext)) renamed[v2Names[key] ?? key] = value;
-    ext = renamed;
-  }
-  const topic = ext["topic"];
+  const ext = request.extFields;
+  const v2 = request.code !== RequestCode.SEND_MESSAGE;
+  const topic = field(ext, v2, "b", "topic");
   if (topic === undefined) throw new RemotingError(ResponseCode.SYSTEM_ERROR, "the custom field <topic> is null");
   return {
-    producerGroup: ext["producerGroup"] ?? "",
+    producerGroup: field(ext, v2, "a", "producerGroup") ?? "",
     topic,
-    defaultTopic: ext["defaultTopic"] ?? "TBW102",
-    defaultTopicQueueNums: int(ext, "defaultTopicQueueNums", 4),
-    queueId: int(ext, "queueId", -1),
-    sysFlag: int(ext, "sysFlag", 0),
-    bornTimestamp: int(ext, "bornTimestamp", 0),
-    flag: int(ext, "flag", 0),
-    properties: ext["properties"] ?? "",
-    reconsumeTimes: int(ext, "reconsumeTimes", 0),
-    maxReconsumeTimes: int(ext, "maxReconsumeTimes", -1),
-    batch: ext["batch"] === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
+    defaultTopic: field(ext, v2, "c", "defaultTopic") ?? "TBW102",
+    defaultTopicQueueNums: int(field(ext, v2, "d", "defaultTopicQueueNums"), "defaultTopicQueueNums", 4),
+    queueId: int(field(ext, v2, "e", "queueId"), "queueId", -1),
+    sysFlag: int(field(ext, v2, "f", "sysFlag"), "sysFlag", 0),
+    bornTimestamp: int(field(ext, v2, "g", "bornTimestamp"), "bornTimestamp", 0),
+    flag: int(field(ext, v2, "h", "flag"), "flag", 0),
+    properties: field(ext, v2, "i", "properties") ?? "",
+    reconsumeTimes: int(field(ext, v2, "j", "reconsumeTimes"), "reconsumeTimes", 0),
+    maxReconsumeTimes: int(field(ext, v2, "l", "maxReconsumeTimes"), "maxReconsumeTimes", -1),
+    batch: field(ext, v2, "m", "batch") === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
   };
 }
 

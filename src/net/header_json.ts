@@ -11,18 +11,26 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class HeaderError extends Error {}
 
+/**
+ * The header as fastjson writes it (keys in this order, remark last when there is one). Built as
+ * text: JSON.stringify of a header object made per response cost twice as much.
+ */
+export function jsonHeaderText(command: RemotingCommand): string {
+  let text =
+    `{"code":${jsonNumber(command.code)},"extFields":${JSON.stringify(command.extFields)},"flag":${jsonNumber(command.flag)},` +
+    `"language":${JSON.stringify(command.language)},"opaque":${jsonNumber(command.opaque)},"serializeTypeCurrentRPC":"JSON",` +
+    `"version":${jsonNumber(command.version)}`;
+  if (command.remark !== null) text += `,"remark":${JSON.stringify(command.remark)}`;
+  return `${text}}`;
+}
+
+/** A number as JSON.stringify writes it. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : "null";
+}
+
 export function encodeJsonHeader(command: RemotingCommand): Uint8Array {
-  const header: Record<string, unknown> = {
-    code: command.code,
-    extFields: command.extFields,
-    flag: command.flag,
-    language: command.language,
-    opaque: command.opaque,
-    serializeTypeCurrentRPC: "JSON",
-    version: command.version,
-  };
-  if (command.remark !== null) header["remark"] = command.remark;
-  return encoder.encode(JSON.stringify(header));
+  return encoder.encode(jsonHeaderText(command));
 }
 
 function asInt(value: unknown, name: string): number {

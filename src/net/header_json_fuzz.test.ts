@@ -2,8 +2,8 @@
 // well-typed command or throw HeaderError; a decoded header re-encodes and decodes the same.
 import { test } from "bun:test";
 import { check, expectOnly, fuzz, sameJson } from "../testing/fuzz.ts";
-import { decodeJsonHeader, encodeJsonHeader, HeaderError } from "./header_json.ts";
-import { SerializeType } from "./remoting_command.ts";
+import { decodeJsonHeader, encodeJsonHeader, HeaderError, jsonHeaderText } from "./header_json.ts";
+import { SerializeType, type RemotingCommand } from "./remoting_command.ts";
 
 const seeds = [
   encodeJsonHeader({ code: 310, language: "JAVA", version: 401, opaque: 2, flag: 0, remark: null, extFields: { a: "PG", b: "T", e: "0" }, body: null, serializeType: SerializeType.JSON }),
@@ -23,6 +23,16 @@ function referenceExtFields(input: Uint8Array): Array<[string, string]> {
   return Object.entries(copy);
 }
 
+/** The header text as it was written before jsonHeaderText: JSON.stringify of one object. */
+function referenceHeaderText(command: Omit<RemotingCommand, "body">): string {
+  const header: Record<string, unknown> = {
+    code: command.code, extFields: command.extFields, flag: command.flag, language: command.language, opaque: command.opaque,
+    serializeTypeCurrentRPC: "JSON", version: command.version,
+  };
+  if (command.remark !== null) header["remark"] = command.remark;
+  return JSON.stringify(header);
+}
+
 test("fuzz: JSON header codec", () => {
   const count = fuzz("header_json", 150_000, (random) => {
     const input = random.oneIn(10) ? random.bytes(random.below(64)) : random.mutate(random.pick(seeds));
@@ -32,6 +42,7 @@ test("fuzz: JSON header codec", () => {
       for (const value of Object.values(header.extFields)) check(typeof value === "string", "string extFields");
       check(sameJson(Object.entries(header.extFields), referenceExtFields(input)), "extFields as the copying decoder gives them");
       const again = decodeJsonHeader(encodeJsonHeader({ ...header, body: null }));
+      check(jsonHeaderText({ ...header, body: null }) === referenceHeaderText(header), "header text as JSON.stringify writes it");
       check(again.code === header.code, "code round-trips");
       check(sameJson(again.extFields, header.extFields), "extFields round-trip");
     });

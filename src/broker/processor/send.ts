@@ -6,7 +6,7 @@ import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts
 import { RequestCode } from "../../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
-import { hostBytes, offsetMessageId, SysFlag, type MessageToStore } from "../../protocol/message_record.ts";
+import { hostBytes, offsetMessageId, SysFlag, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
 import {
   notAllowedSendTopics,
   Perm,
@@ -16,9 +16,9 @@ import {
   type TopicConfig,
 } from "../../protocol/topic.ts";
 import { PutStatus } from "../../store/put_status.ts";
-import type { PutResult } from "../../store/message_store.ts";
+import { lastPropertyValue, type PutResult } from "../../store/message_store.ts";
 import type { Broker } from "../broker.ts";
-import { isPreparedSend } from "../transaction/half_message.ts";
+import { isPreparedSendText } from "../transaction/half_message.ts";
 
 const log = logScoped("broker");
 
@@ -127,7 +127,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
   if (notAllowedSendTopics.has(header.topic)) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
   }
-  const topicConfig = await topicForSend(broker, header);
+  const topicConfig = broker.topics.get(header.topic) ?? (await topicForSend(broker, header));
   if ((topicConfig.perm & Perm.WRITE) === 0) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `the topic[${header.topic}] sending message is forbidden`);
   }
@@ -143,21 +143,23 @@ export async function processSend(broker: Broker, connection: Connection, reques
   }
   let sysFlag = header.sysFlag;
   if (topicConfig.topicFilterType === "MULTI_TAG") sysFlag |= SysFlag.MULTI_TAGS;
-  const headerProperties = decodeProperties(header.properties);
-  const bornHost = hostBytes(connection.remoteHost, connection.remotePort);
-  const base = {
-    topic: header.topic,
-    queueId,
-    sysFlag,
-    bornTimestamp: header.bornTimestamp,
-    bornHost,
-    storeHost: broker.storeHost,
-    reconsumeTimes: header.reconsumeTimes,
-    preparedTransactionOffset: 0,
-  };
-  const waitStoreMsgOk = headerProperties.get(Property.WAIT) !== "false";
+  const bornHost = bornHostOf(connection);
+  // Looked up in the properties text (the last value of a name wins, as decodeProperties' map
+  // has it): a map of every property per send only where one is needed (batches, transactions).
+  const waitStoreMsgOk = lastPropertyValue(header.properties, Property.WAIT) !== "false";
 
   if (request.code === RequestCode.SEND_BATCH_MESSAGE) {
+    const headerProperties = decodeProperties(header.properties);
+    const base = {
+      topic: header.topic,
+      queueId,
+      sysFlag,
+      bornTimestamp: header.bornTimestamp,
+      bornHost,
+      storeHost: broker.storeHost,
+      reconsumeTimes: header.reconsumeTimes,
+      preparedTransactionOffset: 0,
+    };
     const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
     if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
       return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
@@ -188,11 +190,18 @@ export async function processSend(broker: Broker, connection: Connection, reques
   }
 
   let message: MessageToStore = {
-    ...base,
+    topic: header.topic,
+    queueId,
     flag: header.flag,
     body,
     properties: header.properties,
-    tagsCode: tagsCodeOf(headerProperties.get(Property.TAGS)),
+    sysFlag,
+    bornTimestamp: header.bornTimestamp,
+    bornHost,
+    storeHost: broker.storeHost,
+    reconsumeTimes: header.reconsumeTimes,
+    preparedTransactionOffset: 0,
+    tagsCode: tagsCodeOf(lastPropertyValue(header.properties, Property.TAGS)),
   };
   // A client re-sending to %RETRY%<group> itself: past its retries the message goes to the DLQ.
   if (header.topic.startsWith(retryTopicPrefix)) {
@@ -200,13 +209,25 @@ export async function processSend(broker: Broker, connection: Connection, reques
     if (header.reconsumeTimes >= maxReconsumeTimes) message = await broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length));
   }
   // A prepared (transactional) send becomes a half message; delay levels wait for the commit.
-  const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
+  const toStore = isPreparedSendText(sysFlag, header.properties) ? broker.transactions.prepare(message, decodeProperties(header.properties)) : broker.applyDelay(message);
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(broker, request, result.status);
   let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
   if (waitStoreMsgOk) code = await broker.repl.sendCode(result.physicalOffset + result.size, code);
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
+}
+
+/** Each connection's peer address in stored form, made on its first send (a peer's address does not change). */
+const bornHosts = new WeakMap<Connection, HostBytes>();
+
+function bornHostOf(connection: Connection): HostBytes {
+  let bornHost = bornHosts.get(connection);
+  if (bornHost === undefined) {
+    bornHost = hostBytes(connection.remoteHost, connection.remotePort);
+    bornHosts.set(connection, bornHost);
+  }
+  return bornHost;
 }
 
 function sendResponse(request: RemotingCommand, code: number, msgId: string, queueId: number, queueOffset: number): RemotingCommand {

@@ -24,9 +24,9 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
   const bodyBytes = command.body?.length ?? 0;
   const total = frameLengthBytes + frameHeaderWordBytes + header.length + bodyBytes;
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, total - frameLengthBytes);
-  view.setUint32(4, ((command.serializeType & 0xff) << 24) | header.length);
+  // Big-endian by hand: a DataView would make the engine materialize out.buffer, per frame.
+  writeU32(out, 0, total - frameLengthBytes);
+  writeU32(out, 4, ((command.serializeType & 0xff) << 24) | header.length);
   out.set(header, 8);
   if (command.body) out.set(command.body, 8 + header.length);
   return out;
@@ -38,8 +38,7 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
  */
 export function decodeFrame(bytes: Uint8Array): RemotingCommand {
   if (bytes.length < frameLengthBytes + frameHeaderWordBytes) throw new HeaderError("frame shorter than its header word");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const word = view.getUint32(4);
+  const word = ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0;
   const serializeType = word >>> 24;
   const headerBytes = word & 0xffffff;
   const headerAt = frameLengthBytes + frameHeaderWordBytes;
@@ -52,4 +51,11 @@ export function decodeFrame(bytes: Uint8Array): RemotingCommand {
   const bodyAt = headerAt + headerBytes;
   const body = bodyAt < bytes.length ? bytes.slice(bodyAt) : null;
   return { ...decoded, body };
+}
+
+function writeU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = (value >>> 16) & 0xff;
+  target[at + 2] = (value >>> 8) & 0xff;
+  target[at + 3] = value & 0xff;
 }

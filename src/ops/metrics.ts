@@ -15,11 +15,13 @@
  *   bolide_store_disk_used_ratio               use of the disk holding the data dir (0..1)
  *   plus prom-client's process_* and nodejs_* defaults (RSS, CPU, heap, event-loop lag)
  *
- * The broker calls the record* methods on its hot paths: one labelled increment per request,
- * never per message. Gauges are computed when scraped.
+ * The broker calls the record* methods on its hot paths, once per request: they add to plain
+ * numbers (a Map lookup, a few increments, nothing allocated), and prom-client reads those
+ * totals when /metrics is scraped (collect hooks, RequestHistogram). Gauges are computed then too.
  */
 import { statfsSync } from "node:fs";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { assert } from "../assert.ts";
 
 export interface MetricsSource {
   /** Every committed offset: group, topic, queue id, offset. */
@@ -34,13 +36,75 @@ export interface MetricsSource {
   replication?(): { slaves: number; lagBytes: number } | null;
 }
 
+/** Running totals of one topic's traffic, read by the counters' collect hooks. */
+interface TopicTraffic {
+  messages: number;
+  bytes: number;
+}
+
+/** One request code's latency histogram: counts per bucket (not cumulative; the last is +Inf), sum, count. */
+interface CodeLatency {
+  readonly code: string;
+  readonly bucketCounts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * bolide_request_duration_seconds: prom-client's Histogram hashes its label object on every
+ * observe(), which cost more than the rest of a small request's bookkeeping; this one keeps a
+ * plain array of counts per request code and builds prom-client's exposition values (the same
+ * lines a Histogram<"code"> prints) only when scraped. Registered with Registry.registerMetric.
+ */
+export class RequestHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly byCode = new Map<number, CodeLatency>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    /** Upper bounds in seconds, ascending. */
+    private readonly buckets: readonly number[],
+  ) {
+    for (let i = 1; i < buckets.length; i++) assert(buckets[i - 1]! < buckets[i]!, "histogram buckets must ascend");
+  }
+
+  observe(code: number, seconds: number): void {
+    let latency = this.byCode.get(code);
+    if (latency === undefined) {
+      latency = { code: String(code), bucketCounts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+      this.byCode.set(code, latency);
+    }
+    let bucket = 0;
+    while (bucket < this.buckets.length && seconds > this.buckets[bucket]!) bucket++;
+    latency.bucketCounts[bucket]!++;
+    latency.sum += seconds;
+    latency.count++;
+  }
+
+  /** prom-client's metric shape (what Histogram.get() returns): cumulative buckets, then _sum and _count, per code. */
+  get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> } {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    for (const latency of this.byCode.values()) {
+      let cumulative = 0;
+      for (let bucket = 0; bucket <= this.buckets.length; bucket++) {
+        cumulative += latency.bucketCounts[bucket]!;
+        const le = bucket < this.buckets.length ? this.buckets[bucket]! : "+Inf";
+        values.push({ labels: { le, code: latency.code }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { code: latency.code }, value: latency.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { code: latency.code }, value: latency.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly messagesIn: Counter<"topic">;
-  private readonly bytesIn: Counter<"topic">;
-  private readonly messagesOut: Counter<"topic">;
-  private readonly bytesOut: Counter<"topic">;
-  private readonly requestSeconds: Histogram<"code">;
+  private readonly trafficIn = new Map<string, TopicTraffic>();
+  private readonly trafficOut = new Map<string, TopicTraffic>();
+  private readonly requestSeconds: RequestHistogram;
   private readonly flushSeconds: Histogram;
   private source: MetricsSource | null = null;
   /** The same traffic as plain running totals, for the dashboard's throughput chart (src/ops/dashboard). */
@@ -49,17 +113,26 @@ export class Metrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.messagesIn = new Counter({ name: "bolide_messages_in_total", help: "Messages stored by sends", labelNames: ["topic"], registers });
-    this.bytesIn = new Counter({ name: "bolide_bytes_in_total", help: "Body bytes of messages stored by sends", labelNames: ["topic"], registers });
-    this.messagesOut = new Counter({ name: "bolide_messages_out_total", help: "Messages handed to consumers by pulls", labelNames: ["topic"], registers });
-    this.bytesOut = new Counter({ name: "bolide_bytes_out_total", help: "Record bytes handed to consumers by pulls", labelNames: ["topic"], registers });
-    this.requestSeconds = new Histogram({
-      name: "bolide_request_duration_seconds",
-      help: "Broker request latency by request code (held pulls included)",
-      labelNames: ["code"],
-      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 20],
-      registers,
-    });
+    const trafficCounter = (name: string, help: string, traffic: Map<string, TopicTraffic>, field: keyof TopicTraffic): void => {
+      new Counter({
+        name, help, labelNames: ["topic"], registers,
+        collect() {
+          this.reset();
+          for (const [topic, totals] of traffic) this.inc({ topic }, totals[field]);
+        },
+      });
+    };
+    trafficCounter("bolide_messages_in_total", "Messages stored by sends", this.trafficIn, "messages");
+    trafficCounter("bolide_bytes_in_total", "Body bytes of messages stored by sends", this.trafficIn, "bytes");
+    trafficCounter("bolide_messages_out_total", "Messages handed to consumers by pulls", this.trafficOut, "messages");
+    trafficCounter("bolide_bytes_out_total", "Record bytes handed to consumers by pulls", this.trafficOut, "bytes");
+    this.requestSeconds = new RequestHistogram(
+      "bolide_request_duration_seconds",
+      "Broker request latency by request code (held pulls included)",
+      [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 20],
+    );
+    // prom-client's Metric type wants the class's private fields; the registry only calls name and get().
+    this.registry.registerMetric(this.requestSeconds as unknown as Histogram);
     this.flushSeconds = new Histogram({
       name: "bolide_flush_duration_seconds",
       help: "Commit-log fdatasync latency",
@@ -151,19 +224,17 @@ export class Metrics {
   }
 
   recordSend(topic: string, messages: number, bodyBytes: number): void {
-    this.messagesIn.inc({ topic }, messages);
-    this.bytesIn.inc({ topic }, bodyBytes);
+    addTraffic(this.trafficIn, topic, messages, bodyBytes);
     this.totals.messagesIn += messages;
     this.totals.bytesIn += bodyBytes;
   }
   recordPull(topic: string, messages: number, recordBytes: number): void {
-    this.messagesOut.inc({ topic }, messages);
-    this.bytesOut.inc({ topic }, recordBytes);
+    addTraffic(this.trafficOut, topic, messages, recordBytes);
     this.totals.messagesOut += messages;
     this.totals.bytesOut += recordBytes;
   }
   recordRequest(code: number, seconds: number): void {
-    this.requestSeconds.observe({ code: String(code) }, seconds);
+    this.requestSeconds.observe(code, seconds);
   }
   recordFlush(seconds: number): void {
     this.flushSeconds.observe(seconds);
@@ -175,4 +246,14 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+function addTraffic(traffic: Map<string, TopicTraffic>, topic: string, messages: number, bytes: number): void {
+  const totals = traffic.get(topic);
+  if (totals === undefined) {
+    traffic.set(topic, { messages, bytes });
+    return;
+  }
+  totals.messages += messages;
+  totals.bytes += bytes;
 }

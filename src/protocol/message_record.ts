@@ -304,12 +304,26 @@ export function decodeRecords(source: Uint8Array): MessageExt[] {
   return out;
 }
 
+/** Two uppercase hex digits per byte value, for offsetMessageId. */
+const byteHex = Array.from({ length: 256 }, (_, value) => value.toString(16).toUpperCase().padStart(2, "0"));
+/** The last store host seen by offsetMessageId and its hex (a broker has one): a copy, compared by content. */
+let hexHost = new Uint8Array(0);
+let hexHostText = "";
+
+function hexU32(value: number): string {
+  return byteHex[value >>> 24]! + byteHex[(value >>> 16) & 0xff]! + byteHex[(value >>> 8) & 0xff]! + byteHex[value & 0xff]!;
+}
+
 /** The offset message id: store host bytes + port + commit-log offset, uppercase hex. */
 export function offsetMessageId(storeHost: Uint8Array, commitLogOffset: number): string {
-  const out = new Uint8Array(storeHost.length + 8);
-  out.set(storeHost, 0);
-  writeU64(new DataView(out.buffer), storeHost.length, commitLogOffset);
-  return Buffer.from(out).toString("hex").toUpperCase();
+  assert(Number.isSafeInteger(commitLogOffset) && commitLogOffset >= 0, "commit-log offset out of range");
+  let same = storeHost.length === hexHost.length;
+  for (let i = 0; same && i < storeHost.length; i++) same = storeHost[i] === hexHost[i];
+  if (!same) {
+    hexHost = storeHost.slice();
+    hexHostText = Buffer.from(storeHost).toString("hex").toUpperCase();
+  }
+  return hexHostText + hexU32(Math.floor(commitLogOffset / 0x100000000)) + hexU32(commitLogOffset >>> 0);
 }
 
 /** Decodes an offset message id into store address and commit-log offset. */

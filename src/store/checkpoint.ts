@@ -16,10 +16,16 @@
  *   --
  *   4096 bytes
  *
- * Guarantees: write() changes the file in place and fdatasyncs it; the three timestamps only move
- * forward within one run. A missing or short file reads as all zeros (recover from the start).
+ * Guarantees: write() changes the file in place and resolves once an fdatasync covers it. Both
+ * the 4 KiB pwrite and the fdatasync run on the I/O thread pool, never on the event loop: the
+ * fdatasync took milliseconds of every ASYNC flush interval, and even the pwrite can wait tens
+ * of milliseconds (a page still under writeback from the last checkpoint is not changed until
+ * that I/O ends). Writes are chained, each with its own copy of the bytes, so they reach the file
+ * in call order. The three timestamps only move forward within one run. A missing or short file
+ * reads as all zeros (recover from the start). close() with a write still running closes the
+ * file once the chain ends.
  */
-import { closeSync, existsSync, fdatasyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasync, openSync, readSync, write } from "node:fs";
 import { assert } from "../assert.ts";
 import { readU64, writeU64 } from "../protocol/message_record.ts";
 
@@ -42,6 +48,11 @@ export class StoreCheckpoint {
   private readonly buffer = new Uint8Array(checkpointBytes);
   private readonly view = new DataView(this.buffer.buffer);
   private fd = -1;
+  /** write()s started and not finished: close() waits for them to close the file. */
+  private writesRunning = 0;
+  private closeWanted = false;
+  /** The last write() in the chain: the next one starts when it ends. */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
@@ -65,8 +76,9 @@ export class StoreCheckpoint {
   }
 
   /** Records that everything up to `physicOffset` (last record stored at `timestamp`) is flushed. */
-  write(timestamp: number, physicOffset: number): void {
+  write(timestamp: number, physicOffset: number): Promise<void> {
     assert(this.fd >= 0, "checkpoint not loaded");
+    assert(!this.closeWanted, "checkpoint written after close");
     assert(Number.isSafeInteger(physicOffset) && physicOffset >= 0);
     this.physicMsgTimestamp = Math.max(this.physicMsgTimestamp, timestamp);
     this.logicsMsgTimestamp = Math.max(this.logicsMsgTimestamp, timestamp);
@@ -76,13 +88,42 @@ export class StoreCheckpoint {
     writeU64(this.view, checkpointLogicsMsgTimestampAt, this.logicsMsgTimestamp);
     writeU64(this.view, checkpointIndexMsgTimestampAt, this.indexMsgTimestamp);
     writeU64(this.view, checkpointPhysicOffsetAt, this.physicOffset);
-    const written = writeSync(this.fd, this.buffer, 0, checkpointBytes, 0);
-    assert(written === checkpointBytes, "checkpoint write was short");
-    fdatasyncSync(this.fd);
+    const bytes = this.buffer.slice(); // the chain may still be writing an older copy
+    const fd = this.fd;
+    this.writesRunning++;
+    const next = this.lastWrite.then(
+      () => writeAndSync(fd, bytes),
+      () => writeAndSync(fd, bytes),
+    );
+    const settled = (): void => {
+      this.writesRunning--;
+      if (this.closeWanted && this.writesRunning === 0) this.closeNow();
+    };
+    this.lastWrite = next.then(settled, settled);
+    return next;
   }
 
   close(): void {
+    if (this.writesRunning > 0) {
+      this.closeWanted = true;
+      return;
+    }
+    this.closeNow();
+  }
+
+  private closeNow(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/** pwrite all of `bytes` at offset 0, then fdatasync, both on the thread pool. */
+function writeAndSync(fd: number, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    write(fd, bytes, 0, bytes.length, 0, (writeError, written) => {
+      if (writeError) return reject(writeError);
+      if (written !== bytes.length) return reject(new Error(`checkpoint write was short: ${written} of ${bytes.length} bytes`));
+      fdatasync(fd, (syncError) => (syncError ? reject(syncError) : resolve()));
+    });
+  });
 }

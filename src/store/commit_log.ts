@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
-import { blankMagic, checkRecord, dataViewOf, readU64, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
+import { blankMagic, checkRecord, dataViewOf, readU64, registerLongLivedView, SysFlag, writeRecord, type MessageToStore, type RecordSizes } from "../protocol/message_record.ts";
 import { diskMapper, type FileMapper } from "./file_mapper.ts";
 import { MappedFile } from "./mapped_file.ts";
 
@@ -163,7 +163,10 @@ export class CommitLog {
     if (!file || file.wrotePosition + sizes.total + blankMarkerBytes > this.fileBytes) file = this.roll(file);
     const physicalOffset = file.fromOffset + file.wrotePosition;
     if (this.writeThrough) {
-      if (this.scratch.length < sizes.total) this.scratch = new Uint8Array(Math.max(sizes.total, 64 * 1024));
+      if (this.scratch.length < sizes.total) {
+        this.scratch = new Uint8Array(Math.max(sizes.total, 64 * 1024));
+        registerLongLivedView(this.scratch); // writeRecord's DataView, made once rather than per record
+      }
       writeRecord(this.scratch, 0, message, sizes, queueOffset, physicalOffset, storeTimestamp);
       // Throws on a write error (EIO): wrotePosition stays, nothing is acknowledged, the next append overwrites.
       file.write(this.scratch.subarray(0, sizes.total), file.wrotePosition);

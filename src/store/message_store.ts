@@ -183,6 +183,10 @@ export interface GetResult {
 /** Called after a message lands in a consume queue: wakes long-polling pulls. */
 export type ArrivalListener = (topic: string, queueId: number, maxOffset: number, tagsCode: number) => void;
 
+function refused(status: PutStatus): PutResult {
+  return { status, physicalOffset: -1, queueOffset: -1, size: 0 };
+}
+
 interface FlushWaiter {
   offset: number;
   deadlineMs: number;
@@ -420,7 +424,6 @@ export class MessageStore {
    * before this returns (unless it is a prepared or rolled-back transaction record).
    */
   async put(message: MessageToStore, waitStoreMsgOk = true): Promise<PutResult> {
-    const refused = (status: PutStatus): PutResult => ({ status, physicalOffset: -1, queueOffset: -1, size: 0 });
     if (this.shutDown || this.replica) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
     if (this.diskFull || this.writeFailed) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // refusalReason() says why
     // Recovery finds records cut short by their properties' final separator (recordTailIntact).
@@ -526,7 +529,7 @@ export class MessageStore {
       await Promise.all(flushes);
       if (this.halted) return false; // the process "died" meanwhile: a dead process writes nothing
       if (end !== this.checkpointedOffset) {
-        this.checkpoint.write(timestamp, end);
+        await this.checkpoint.write(timestamp, end);
         this.checkpointedOffset = end;
       }
       return true;

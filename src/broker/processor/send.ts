@@ -6,7 +6,7 @@ import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts
 import { RequestCode } from "../../net/request_code.ts";
 import { RemotingError, ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
-import { hostBytes, offsetMessageId, SysFlag, type MessageToStore } from "../../protocol/message_record.ts";
+import { hostBytes, offsetMessageId, SysFlag, type HostBytes, type MessageToStore } from "../../protocol/message_record.ts";
 import {
   notAllowedSendTopics,
   Perm,
@@ -16,18 +16,11 @@ import {
   type TopicConfig,
 } from "../../protocol/topic.ts";
 import { PutStatus } from "../../store/put_status.ts";
-import type { PutResult } from "../../store/message_store.ts";
+import { lastPropertyValue, type PutResult } from "../../store/message_store.ts";
 import type { Broker } from "../broker.ts";
-import { isPreparedSend } from "../transaction/half_message.ts";
+import { isPreparedSendText } from "../transaction/half_message.ts";
 
 const log = logScoped("broker");
-
-/** SendMessageRequestHeaderV2's one-letter names → the V1 field names. */
-const v2Names: Record<string, string> = {
-  a: "producerGroup", b: "topic", c: "defaultTopic", d: "defaultTopicQueueNums", e: "queueId", f: "sysFlag",
-  g: "bornTimestamp", h: "flag", i: "properties", j: "reconsumeTimes", k: "unitMode", l: "maxReconsumeTimes",
-  m: "batch", n: "brokerName",
-};
 
 export interface SendHeader {
   producerGroup: string;
@@ -45,39 +38,68 @@ export interface SendHeader {
   batch: boolean;
 }
 
-function int(ext: Record<string, string>, name: string, fallback?: number): number {
-  const text = ext[name];
+/**
+ * A header field: SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE use SendMessageRequestHeaderV2's
+ * one-letter names (a = producerGroup … n = brokerName); the V1 name is read when the letter is
+ * absent. Looked up in place: no renamed copy of the header per send.
+ */
+function field(ext: Record<string, string>, v2: boolean, letter: string, name: string): string | undefined {
+  if (v2) {
+    const value = ext[letter];
+    if (value !== undefined) return value;
+  }
+  return ext[name];
+}
+
+/** The longest digit run decimalInt reads: 15 digits are exact in a double. */
+const decimalDigitsMax = 15;
+
+/** `text` as an integer when it is an optional "-" and 1..15 decimal digits (what clients send); NaN otherwise. */
+function decimalInt(text: string): number {
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 0x2d;
+  let at = negative ? 1 : 0;
+  if (length === at || length - at > decimalDigitsMax) return Number.NaN;
+  let value = 0;
+  for (; at < length; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+function int(text: string | undefined, name: string, fallback?: number): number {
   if (text === undefined || text === "") {
     if (fallback !== undefined) return fallback;
     throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
   }
+  const decimal = decimalInt(text);
+  if (!Number.isNaN(decimal)) return decimal;
+  // Anything else Java's Long.parseLong might not take but Number does (" 7", "1e3", "0x10"): as before.
   const value = Number(text);
   if (!Number.isFinite(value)) throw new RemotingError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not a number: ${text}`);
   return Math.trunc(value);
 }
 
 export function parseSendHeader(request: RemotingCommand): SendHeader {
-  let ext = request.extFields;
-  if (request.code !== RequestCode.SEND_MESSAGE) {
-    const renamed: Record<string, string> = {};
-    for (const [key, value] of Object.entries(ext)) renamed[v2Names[key] ?? key] = value;
-    ext = renamed;
-  }
-  const topic = ext["topic"];
+  const ext = request.extFields;
+  const v2 = request.code !== RequestCode.SEND_MESSAGE;
+  const topic = field(ext, v2, "b", "topic");
   if (topic === undefined) throw new RemotingError(ResponseCode.SYSTEM_ERROR, "the custom field <topic> is null");
   return {
-    producerGroup: ext["producerGroup"] ?? "",
+    producerGroup: field(ext, v2, "a", "producerGroup") ?? "",
     topic,
-    defaultTopic: ext["defaultTopic"] ?? "TBW102",
-    defaultTopicQueueNums: int(ext, "defaultTopicQueueNums", 4),
-    queueId: int(ext, "queueId", -1),
-    sysFlag: int(ext, "sysFlag", 0),
-    bornTimestamp: int(ext, "bornTimestamp", 0),
-    flag: int(ext, "flag", 0),
-    properties: ext["properties"] ?? "",
-    reconsumeTimes: int(ext, "reconsumeTimes", 0),
-    maxReconsumeTimes: int(ext, "maxReconsumeTimes", -1),
-    batch: ext["batch"] === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
+    defaultTopic: field(ext, v2, "c", "defaultTopic") ?? "TBW102",
+    defaultTopicQueueNums: int(field(ext, v2, "d", "defaultTopicQueueNums"), "defaultTopicQueueNums", 4),
+    queueId: int(field(ext, v2, "e", "queueId"), "queueId", -1),
+    sysFlag: int(field(ext, v2, "f", "sysFlag"), "sysFlag", 0),
+    bornTimestamp: int(field(ext, v2, "g", "bornTimestamp"), "bornTimestamp", 0),
+    flag: int(field(ext, v2, "h", "flag"), "flag", 0),
+    properties: field(ext, v2, "i", "properties") ?? "",
+    reconsumeTimes: int(field(ext, v2, "j", "reconsumeTimes"), "reconsumeTimes", 0),
+    maxReconsumeTimes: int(field(ext, v2, "l", "maxReconsumeTimes"), "maxReconsumeTimes", -1),
+    batch: field(ext, v2, "m", "batch") === "true" || request.code === RequestCode.SEND_BATCH_MESSAGE,
   };
 }
 
@@ -105,7 +127,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
   if (notAllowedSendTopics.has(header.topic)) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
   }
-  const topicConfig = await topicForSend(broker, header);
+  const topicConfig = broker.topics.get(header.topic) ?? (await topicForSend(broker, header));
   if ((topicConfig.perm & Perm.WRITE) === 0) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `the topic[${header.topic}] sending message is forbidden`);
   }
@@ -121,21 +143,23 @@ export async function processSend(broker: Broker, connection: Connection, reques
   }
   let sysFlag = header.sysFlag;
   if (topicConfig.topicFilterType === "MULTI_TAG") sysFlag |= SysFlag.MULTI_TAGS;
-  const headerProperties = decodeProperties(header.properties);
-  const bornHost = hostBytes(connection.remoteHost, connection.remotePort);
-  const base = {
-    topic: header.topic,
-    queueId,
-    sysFlag,
-    bornTimestamp: header.bornTimestamp,
-    bornHost,
-    storeHost: broker.storeHost,
-    reconsumeTimes: header.reconsumeTimes,
-    preparedTransactionOffset: 0,
-  };
-  const waitStoreMsgOk = headerProperties.get(Property.WAIT) !== "false";
+  const bornHost = bornHostOf(connection);
+  // Looked up in the properties text (the last value of a name wins, as decodeProperties' map
+  // has it): a map of every property per send only where one is needed (batches, transactions).
+  const waitStoreMsgOk = lastPropertyValue(header.properties, Property.WAIT) !== "false";
 
   if (request.code === RequestCode.SEND_BATCH_MESSAGE) {
+    const headerProperties = decodeProperties(header.properties);
+    const base = {
+      topic: header.topic,
+      queueId,
+      sysFlag,
+      bornTimestamp: header.bornTimestamp,
+      bornHost,
+      storeHost: broker.storeHost,
+      reconsumeTimes: header.reconsumeTimes,
+      preparedTransactionOffset: 0,
+    };
     const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
     if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
       return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
@@ -166,11 +190,18 @@ export async function processSend(broker: Broker, connection: Connection, reques
   }
 
   let message: MessageToStore = {
-    ...base,
+    topic: header.topic,
+    queueId,
     flag: header.flag,
     body,
     properties: header.properties,
-    tagsCode: tagsCodeOf(headerProperties.get(Property.TAGS)),
+    sysFlag,
+    bornTimestamp: header.bornTimestamp,
+    bornHost,
+    storeHost: broker.storeHost,
+    reconsumeTimes: header.reconsumeTimes,
+    preparedTransactionOffset: 0,
+    tagsCode: tagsCodeOf(lastPropertyValue(header.properties, Property.TAGS)),
   };
   // A client re-sending to %RETRY%<group> itself: past its retries the message goes to the DLQ.
   if (header.topic.startsWith(retryTopicPrefix)) {
@@ -178,13 +209,25 @@ export async function processSend(broker: Broker, connection: Connection, reques
     if (header.reconsumeTimes >= maxReconsumeTimes) message = await broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length));
   }
   // A prepared (transactional) send becomes a half message; delay levels wait for the commit.
-  const toStore = isPreparedSend(sysFlag, headerProperties) ? broker.transactions.prepare(message, headerProperties) : broker.applyDelay(message);
+  const toStore = isPreparedSendText(sysFlag, header.properties) ? broker.transactions.prepare(message, decodeProperties(header.properties)) : broker.applyDelay(message);
   const result = await broker.store.put(toStore, waitStoreMsgOk);
   if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(broker, request, result.status);
   let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
   if (waitStoreMsgOk) code = await broker.repl.sendCode(result.physicalOffset + result.size, code);
   broker.metrics?.recordSend(header.topic, 1, body.length);
   return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
+}
+
+/** Each connection's peer address in stored form, made on its first send (a peer's address does not change). */
+const bornHosts = new WeakMap<Connection, HostBytes>();
+
+function bornHostOf(connection: Connection): HostBytes {
+  let bornHost = bornHosts.get(connection);
+  if (bornHost === undefined) {
+    bornHost = hostBytes(connection.remoteHost, connection.remotePort);
+    bornHosts.set(connection, bornHost);
+  }
+  return bornHost;
 }
 
 function sendResponse(request: RemotingCommand, code: number, msgId: string, queueId: number, queueOffset: number): RemotingCommand {

@@ -10,6 +10,7 @@
 //                    offset in decimal; TRAN_PREPARED_QUEUE_OFFSET = the first copy's offset
 //   check-back     → CHECK_TRANSACTION_STATE body: the half record with real topic/queue restored
 import { decodeProperties, encodeProperties, Property, tagsCodeOf } from "../../protocol/message_properties.ts";
+import { lastPropertyValue } from "../../store/message_store.ts";
 import {
   decodeRecord,
   recordSizes,
@@ -42,6 +43,11 @@ export const EndType = { notType: 0, prepared: SysFlag.TRANSACTION_PREPARED, com
 /** A send is a half message when it says TRAN_MSG=true or carries the PREPARED type. */
 export function isPreparedSend(sysFlag: number, properties: ReadonlyMap<string, string>): boolean {
   return properties.get(Property.TRAN_MSG) === "true" || transactionType(sysFlag) === SysFlag.TRANSACTION_PREPARED;
+}
+
+/** isPreparedSend on the encoded properties text (the send path decodes no map for it). */
+export function isPreparedSendText(sysFlag: number, properties: string): boolean {
+  return lastPropertyValue(properties, Property.TRAN_MSG) === "true" || transactionType(sysFlag) === SysFlag.TRANSACTION_PREPARED;
 }
 
 /** The half record to store for a prepared send of `message` (delay levels are ignored here). */

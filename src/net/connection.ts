@@ -33,6 +33,11 @@ const log = logScoped("net");
 
 /** Queued frames are joined into writes of about this size (one syscall for many small answers). */
 const writeBatchBytes = 256 * 1024;
+/**
+ * A frame this big is written on its own, never copied into a batch: one more syscall costs less
+ * than copying it again (pull answers of 32 × 1 KiB messages).
+ */
+const writeAloneBytesMin = 16 * 1024;
 /** Past sendBytesMax × this + frameBytesMax, queued answers close the connection instead of growing. */
 export const sendQueueHardFactor = 8;
 
@@ -227,7 +232,8 @@ export class Connection {
 
   /**
    * Write what is queued; called once per microtask and from the socket's drain handler. Runs of
-   * small frames are joined into writes of about writeBatchBytes; a big frame goes as it is.
+   * small frames are joined into writes of about writeBatchBytes; a big one (writeAloneBytesMin)
+   * goes as it is.
    * After a partial write nothing more is tried until the socket drains, so a peer that does not
    * read costs no copying per queued answer.
    */
@@ -240,7 +246,9 @@ export class Connection {
     while (head < chunks.length) {
       let end = head + 1;
       let batchBytes = chunks[head]!.length;
-      while (end < chunks.length && batchBytes < writeBatchBytes) batchBytes += chunks[end++]!.length;
+      if (batchBytes < writeAloneBytesMin) {
+        while (end < chunks.length && batchBytes < writeBatchBytes && chunks[end]!.length < writeAloneBytesMin) batchBytes += chunks[end++]!.length;
+      }
       const data = end === head + 1 ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
       const written = this.socket.write(data);
       assert(written >= -1 && written <= data.length, "socket wrote more than offered");

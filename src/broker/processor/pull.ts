@@ -14,6 +14,12 @@ import { logScoped } from "../../log.ts";
 
 const log = logScoped("broker");
 
+/**
+ * Free bytes in front of a pull answer's body for the frame's head: length word, header word and a
+ * header of ~250 bytes (JSON: four extFields, no remark). A bigger head is copied as usual.
+ */
+const pullFrameHeadroomBytes = 512;
+
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
 
 interface PullHeader {
@@ -156,14 +162,18 @@ function pullOnce(
         const lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
         if (broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
       }
-      const body = new Uint8Array(records.reduce((sum, record) => sum + record.length, 0));
+      // One copy: the records go straight into the frame, its head goes in front (encodeFrame).
+      const bodyBytes = records.reduce((sum, record) => sum + record.length, 0);
+      const body = new Uint8Array(pullFrameHeadroomBytes + bodyBytes).subarray(pullFrameHeadroomBytes);
       broker.metrics?.recordPull(header.topic, records.length, body.length);
       let at = 0;
       for (const record of records) {
         body.set(record, at);
         at += record.length;
       }
-      return answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+      const response = answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+      response.bodyHeadroom = pullFrameHeadroomBytes;
+      return response;
     }
     case GetStatus.NO_MATCHED_MESSAGE:
       return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);

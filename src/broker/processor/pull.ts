@@ -1,6 +1,7 @@
 // PULL_MESSAGE (11): read a queue from an offset with a tag filter; hold the request (long
 // polling) when nothing is there yet. Every answer carries nextBeginOffset, minOffset, maxOffset
 // and suggestWhichBrokerId: ali-ons reads them whatever the code.
+import { assert } from "../../assert.ts";
 import type { Connection } from "../../net/connection.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
@@ -93,6 +94,36 @@ function recordProperties(record: Uint8Array): Map<string, string> {
 }
 const textDecoder = new TextDecoder();
 
+/**
+ * The records one after another, with pullFrameHeadroomBytes free in front for the frame's head:
+ * the only copy of them an answer makes. Records that follow each other in the commit log (one
+ * queue written alone) are copied as one run.
+ */
+function pullBody(records: readonly Uint8Array[]): Uint8Array {
+  let bodyBytes = 0;
+  for (const record of records) bodyBytes += record.length;
+  // Not zero-filled (zeroing costs as much as the copy): every body byte is written below, and
+  // headroom the head does not use is never sent.
+  const frame = Buffer.allocUnsafe(pullFrameHeadroomBytes + bodyBytes);
+  const body = new Uint8Array(frame.buffer, frame.byteOffset + pullFrameHeadroomBytes, bodyBytes);
+  let at = 0;
+  for (let first = 0; first < records.length; ) {
+    const record = records[first]!;
+    let runBytes = record.length;
+    let next = first + 1;
+    for (; next < records.length; next++) {
+      const following = records[next]!;
+      if (following.buffer !== record.buffer || following.byteOffset !== record.byteOffset + runBytes) break;
+      runBytes += following.length;
+    }
+    body.set(next === first + 1 ? record : new Uint8Array(record.buffer, record.byteOffset, runBytes), at);
+    at += runBytes;
+    first = next;
+  }
+  assert(at === bodyBytes, "pull body not filled");
+  return body;
+}
+
 export function processPull(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
   const header = parsePullHeader(request.extFields);
   return pullOnce(broker, connection, request, header, true);
@@ -162,15 +193,8 @@ function pullOnce(
         const lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
         if (broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
       }
-      // One copy: the records go straight into the frame, its head goes in front (encodeFrame).
-      const bodyBytes = records.reduce((sum, record) => sum + record.length, 0);
-      const body = new Uint8Array(pullFrameHeadroomBytes + bodyBytes).subarray(pullFrameHeadroomBytes);
+      const body = pullBody(records);
       broker.metrics?.recordPull(header.topic, records.length, body.length);
-      let at = 0;
-      for (const record of records) {
-        body.set(record, at);
-        at += record.length;
-      }
       const response = answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
       response.bodyHeadroom = pullFrameHeadroomBytes;
       return response;

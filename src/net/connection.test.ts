@@ -54,4 +54,29 @@ describe("Connection writes", () => {
     expect(connection.queuedSendBytes).toBe(0);
     expect(joined(socket.writes)).toEqual(joined(commands.map(encodeFrame)));
   });
+
+  test("releaseWritten gets each frame once no byte of it is needed: after its last byte is written, or once copied into a batch", async () => {
+    const socket = new RecordingSocket(1000);
+    const released: Uint8Array[] = [];
+    const connection = new Connection(socket, {
+      frameBytesMax: frameBytesMaxDefault, sendBytesMax: 1 << 24, onRequest: () => null,
+      releaseWritten: (frame) => released.push(frame),
+    });
+    const big = answer(1, 30_000);
+    connection.send(answer(2, 10));
+    connection.send(answer(3, 10));
+    connection.send(big);
+    await Promise.resolve();
+    // The two small frames were copied into one batch (released), whose write was cut short.
+    expect(released.length).toBe(2);
+    for (let i = 0; i < 100 && connection.queuedSendBytes > 0; i++) {
+      const before = released.length;
+      connection.flush(true);
+      if (connection.queuedSendBytes > 0) expect(released.length).toBe(before); // the big frame is not all out yet
+    }
+    expect(connection.queuedSendBytes).toBe(0);
+    expect(released.length).toBe(3);
+    expect(released[2]!.length).toBeLessThan(encodeFrame(big).length); // the rest of it, a view of the same buffer
+  });
 });
+

@@ -62,6 +62,12 @@ export interface ConnectionOptions {
   onClose?: (connection: Connection) => void;
   /** Requests processed at once before SYSTEM_BUSY; default unlimited (clients). */
   requestsInFlightMax?: number;
+  /**
+   * Called with each queued frame once none of its bytes is needed any more (written, or copied
+   * into a write batch), for pooled frame buffers (FrameBufferPool.release). Only for a socket
+   * that copies what it takes: not one that keeps references to written data (TlsBridge).
+   */
+  releaseWritten?: (frame: Uint8Array) => void;
 }
 
 export class RemotingTimeout extends Error {}
@@ -242,6 +248,7 @@ export class Connection {
     if (fromDrain === true) this.writeBlocked = false;
     if (this.closed || this.sendBytes === 0 || this.writeBlocked) return;
     const chunks = this.sendChunks;
+    const release = this.options.releaseWritten;
     let head = 0;
     while (head < chunks.length) {
       let end = head + 1;
@@ -249,7 +256,9 @@ export class Connection {
       if (batchBytes < writeAloneBytesMin) {
         while (end < chunks.length && batchBytes < writeBatchBytes && chunks[end]!.length < writeAloneBytesMin) batchBytes += chunks[end++]!.length;
       }
-      const data = end === head + 1 ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      const lone = end === head + 1;
+      const data = lone ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      if (!lone && release) for (let at = head; at < end; at++) release(chunks[at]!);
       const written = this.socket.write(data);
       assert(written >= -1 && written <= data.length, "socket wrote more than offered");
       const taken = Math.max(written, 0);
@@ -262,6 +271,7 @@ export class Connection {
         this.writeBlocked = true;
         break;
       }
+      if (lone && release) release(data);
       head = end;
     }
     if (!this.writeBlocked) this.sendChunks = [];

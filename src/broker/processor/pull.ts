@@ -3,6 +3,7 @@
 // and suggestWhichBrokerId: ali-ons reads them whatever the code.
 import { assert } from "../../assert.ts";
 import type { Connection } from "../../net/connection.ts";
+import { pullFramePool } from "../../net/frame_pool.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, javaHashCode } from "../../protocol/message_properties.ts";
@@ -102,9 +103,10 @@ const textDecoder = new TextDecoder();
 function pullBody(records: readonly Uint8Array[]): Uint8Array {
   let bodyBytes = 0;
   for (const record of records) bodyBytes += record.length;
-  // Not zero-filled (zeroing costs as much as the copy): every body byte is written below, and
-  // headroom the head does not use is never sent.
-  const frame = Buffer.allocUnsafe(pullFrameHeadroomBytes + bodyBytes);
+  // A pooled buffer holds old bytes: every body byte is written below, and headroom the head does
+  // not use is never sent. The connection gives it back once written (FrameBufferPool).
+  const frameBytes = pullFrameHeadroomBytes + bodyBytes;
+  const frame = frameBytes <= pullFramePool.bufferBytes ? pullFramePool.acquire() : new Uint8Array(frameBytes);
   const body = new Uint8Array(frame.buffer, frame.byteOffset + pullFrameHeadroomBytes, bodyBytes);
   let at = 0;
   for (let first = 0; first < records.length; ) {

@@ -33,6 +33,11 @@ const log = logScoped("net");
 
 /** Queued frames are joined into writes of about this size (one syscall for many small answers). */
 const writeBatchBytes = 256 * 1024;
+/**
+ * A frame this big is written on its own, never copied into a batch: one more syscall costs less
+ * than copying it again (pull answers of 32 × 1 KiB messages).
+ */
+const writeAloneBytesMin = 16 * 1024;
 /** Past sendBytesMax × this + frameBytesMax, queued answers close the connection instead of growing. */
 export const sendQueueHardFactor = 8;
 
@@ -57,6 +62,12 @@ export interface ConnectionOptions {
   onClose?: (connection: Connection) => void;
   /** Requests processed at once before SYSTEM_BUSY; default unlimited (clients). */
   requestsInFlightMax?: number;
+  /**
+   * Called with each queued frame once none of its bytes is needed any more (written, or copied
+   * into a write batch), for pooled frame buffers (FrameBufferPool.release). Only for a socket
+   * that copies what it takes: not one that keeps references to written data (TlsBridge).
+   */
+  releaseWritten?: (frame: Uint8Array) => void;
 }
 
 export class RemotingTimeout extends Error {}
@@ -227,7 +238,8 @@ export class Connection {
 
   /**
    * Write what is queued; called once per microtask and from the socket's drain handler. Runs of
-   * small frames are joined into writes of about writeBatchBytes; a big frame goes as it is.
+   * small frames are joined into writes of about writeBatchBytes; a big one (writeAloneBytesMin)
+   * goes as it is.
    * After a partial write nothing more is tried until the socket drains, so a peer that does not
    * read costs no copying per queued answer.
    */
@@ -236,12 +248,17 @@ export class Connection {
     if (fromDrain === true) this.writeBlocked = false;
     if (this.closed || this.sendBytes === 0 || this.writeBlocked) return;
     const chunks = this.sendChunks;
+    const release = this.options.releaseWritten;
     let head = 0;
     while (head < chunks.length) {
       let end = head + 1;
       let batchBytes = chunks[head]!.length;
-      while (end < chunks.length && batchBytes < writeBatchBytes) batchBytes += chunks[end++]!.length;
-      const data = end === head + 1 ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      if (batchBytes < writeAloneBytesMin) {
+        while (end < chunks.length && batchBytes < writeBatchBytes && chunks[end]!.length < writeAloneBytesMin) batchBytes += chunks[end++]!.length;
+      }
+      const lone = end === head + 1;
+      const data = lone ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
+      if (!lone && release) for (let at = head; at < end; at++) release(chunks[at]!);
       const written = this.socket.write(data);
       assert(written >= -1 && written <= data.length, "socket wrote more than offered");
       const taken = Math.max(written, 0);
@@ -254,6 +271,7 @@ export class Connection {
         this.writeBlocked = true;
         break;
       }
+      if (lone && release) release(data);
       head = end;
     }
     if (!this.writeBlocked) this.sendChunks = [];

@@ -18,11 +18,26 @@ export const frameBytesMaxDefault = 16 * 1024 * 1024;
 /** Header length is a 24-bit field. */
 export const headerBytesMax = 0xffffff;
 
+/**
+ * The frame of `command`. A body with enough `bodyHeadroom` gets the frame's head written in front
+ * of it and is sent as it is (a view of its own buffer); any other body is copied after the head.
+ */
 export function encodeFrame(command: RemotingCommand): Uint8Array {
   const header = command.serializeType === SerializeType.ROCKETMQ ? encodeCompactHeader(command) : encodeJsonHeader(command);
   assert(header.length <= headerBytesMax, "header too large");
   const bodyBytes = command.body?.length ?? 0;
-  const total = frameLengthBytes + frameHeaderWordBytes + header.length + bodyBytes;
+  const headBytes = frameLengthBytes + frameHeaderWordBytes + header.length;
+  const total = headBytes + bodyBytes;
+  const body = command.body;
+  if (body !== null && (command.bodyHeadroom ?? 0) >= headBytes) {
+    assert(body.byteOffset >= headBytes, "bodyHeadroom beyond the body's buffer");
+    const out = new Uint8Array(body.buffer, body.byteOffset - headBytes, total);
+    const view = new DataView(out.buffer, out.byteOffset, headBytes);
+    view.setUint32(0, total - frameLengthBytes);
+    view.setUint32(4, ((command.serializeType & 0xff) << 24) | header.length);
+    out.set(header, 8);
+    return out;
+  }
   const out = new Uint8Array(total);
   // Big-endian by hand: a DataView would make the engine materialize out.buffer, per frame.
   writeU32(out, 0, total - frameLengthBytes);

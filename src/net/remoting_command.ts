@@ -21,6 +21,12 @@ export interface RemotingCommand {
   extFields: Record<string, string>;
   body: Uint8Array | null;
   serializeType: SerializeType;
+  /**
+   * Bytes of `body.buffer` right before `body` that are free: encodeFrame writes the frame's length
+   * word and header there instead of copying the body into a new frame (pull answers, whose body
+   * is built for it). Absent: nothing before the body may be touched.
+   */
+  bodyHeadroom?: number;
 }
 
 let nextOpaque = 1;

@@ -14,9 +14,12 @@ import type { Socket, TCPSocketListener } from "bun";
 import type tls from "node:tls";
 import { logScoped } from "../log.ts";
 import { Connection, normaliseHost, type RequestHandler, type SocketLike } from "./connection.ts";
+import { pullFramePool } from "./frame_pool.ts";
 import { loadKeyPair, serverSecureContext, TlsBridge, tlsHandshakeByte, type TlsKeyPair, type TlsServerOptions } from "./tls.ts";
 
 const log = logScoped("net");
+
+const releasePulledFrame = (frame: Uint8Array): void => pullFramePool.release(frame);
 
 export interface ServerLimits {
   connectionsMax: number;
@@ -145,7 +148,7 @@ export class RemotingServer {
     this.peers.add(peer);
     this.perAddress.set(host, fromHost + 1);
     // Permissive waits for the first byte; the others know already.
-    if (this.tlsMode !== "permissive") peer.connection = this.newConnection(socket);
+    if (this.tlsMode !== "permissive") peer.connection = this.newConnection(socket, this.tlsMode === "off");
   }
 
   private onFirstBytes(peer: Peer, chunk: Uint8Array): void {
@@ -158,19 +161,21 @@ export class RemotingServer {
         onError: (error) => this.limitHit("connection.tls_refused", { peer: peer.host, reason: error.message, mode: "permissive" }),
       });
       peer.bridge = bridge;
-      peer.connection = this.newConnection(bridge);
+      peer.connection = this.newConnection(bridge, false);
       bridge.feed(chunk);
       return;
     }
-    peer.connection = this.newConnection(peer.socket);
+    peer.connection = this.newConnection(peer.socket, true);
     peer.connection.onData(chunk);
   }
 
-  private newConnection(socket: SocketLike): Connection {
+  /** `plaintext`: a Bun TCP socket without TLS, which copies what write() takes (see pooled frames). */
+  private newConnection(socket: SocketLike, plaintext: boolean): Connection {
     const connection = new Connection(socket, {
       frameBytesMax: this.options.frameBytesMax,
       sendBytesMax: this.options.sendBytesMax,
       requestsInFlightMax: this.limits.requestsInFlightMax,
+      ...(plaintext ? { releaseWritten: releasePulledFrame } : {}),
       onRequest: this.options.onRequest,
       onClose: (closed) => {
         this.connections.delete(closed);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { realIo } from "../io/io.ts";
 import { hostBytes, decodeRecord, type MessageToStore } from "../protocol/message_record.ts";
 import { decodeProperties, javaHashCode } from "../protocol/message_properties.ts";
-import { lastPropertyValue, MessageStore, type StoreConfig } from "./message_store.ts";
+import { lastPropertyValue, MessageStore, RecordSpans, type StoreConfig } from "./message_store.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
 
 const dirs: string[] = [];
@@ -136,4 +136,29 @@ test("lastPropertyValue agrees with decodeProperties on random property strings 
     for (let j = below(12); j > 0; j--) text += alphabet[below(alphabet.length)];
     for (const name of ["TAGS", "KEYS", "a"]) expect(lastPropertyValue(text, name)).toBe(decodeProperties(text).get(name));
   }
+});
+
+test("get() into RecordSpans locates the same records get() views, across commit-log files, with tag filters", async () => {
+  const store = new MessageStore(config(), realIo);
+  store.load();
+  for (let i = 0; i < 300; i++) await store.put(message("T", i % 3, `${i}:${"y".repeat(2000)}`, i % 5 === 0 ? "B" : "A"));
+  const spans = new RecordSpans();
+  for (const accept of [() => true, (code: number) => code === javaHashCode("B")]) {
+    for (const queueId of [0, 1, 2]) {
+      for (let offset = 0; offset < 100; ) {
+        const viewed = store.get("T", queueId, offset, 32, accept);
+        const located = store.get("T", queueId, offset, 32, accept, spans);
+        expect(located).toMatchObject({ status: viewed.status, nextBeginOffset: viewed.nextBeginOffset, recordCount: viewed.recordCount, recordBytes: viewed.recordBytes });
+        expect(located.records.length).toBe(0);
+        expect(spans.count).toBe(viewed.records.length);
+        viewed.records.forEach((record, i) => {
+          const segment = spans.segments[i]!;
+          expect(Array.from(segment.subarray(spans.positions[i]!, spans.positions[i]! + spans.sizes[i]!))).toEqual(Array.from(record));
+        });
+        if (viewed.records.length > 0) expect(spans.lastPhysicalOffset).toBe(Number(new DataView(viewed.records.at(-1)!.buffer, viewed.records.at(-1)!.byteOffset).getBigInt64(28)));
+        offset = viewed.nextBeginOffset;
+      }
+    }
+  }
+  await store.shutdown();
 });

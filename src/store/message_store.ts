@@ -173,11 +173,41 @@ export interface PutResult {
 
 export interface GetResult {
   status: GetStatus;
+  /** The records found: views into the commit log; empty when get() filled a RecordSpans instead. */
   records: Uint8Array[];
+  recordCount: number;
   recordBytes: number;
   nextBeginOffset: number;
   minOffset: number;
   maxOffset: number;
+}
+
+/**
+ * Where get() found its records, by segment and position rather than as a view each (the pull path
+ * copies them straight into its answer, and a view per record costs as much as the copy). Reused
+ * from call to call: entries [0, count) are valid until the next get() into it.
+ */
+export class RecordSpans {
+  count = 0;
+  readonly segments: Uint8Array[] = [];
+  readonly positions: number[] = [];
+  readonly sizes: number[] = [];
+  /** Commit-log offset of the last record (the pull path's slaveReadEnable check). */
+  lastPhysicalOffset = -1;
+
+  clear(): void {
+    this.count = 0;
+    this.segments.length = 0; // no segment (a deleted file's mapping) stays referenced from here
+    this.lastPhysicalOffset = -1;
+  }
+
+  push(segment: Uint8Array, position: number, size: number, physicalOffset: number): void {
+    this.segments[this.count] = segment;
+    this.positions[this.count] = position;
+    this.sizes[this.count] = size;
+    this.count++;
+    this.lastPhysicalOffset = physicalOffset;
+  }
 }
 
 /** Called after a message lands in a consume queue: wakes long-polling pulls. */
@@ -613,9 +643,10 @@ export class MessageStore {
    * Reads up to `maxCount` records of a queue from `offset`, keeping those whose tag code passes
    * `accept`. Status and nextBeginOffset as RocketMQ's DefaultMessageStore.getMessage.
    */
-  get(topic: string, queueId: number, offset: number, maxCount: number, accept: (tagsCode: number) => boolean): GetResult {
+  get(topic: string, queueId: number, offset: number, maxCount: number, accept: (tagsCode: number) => boolean, spans: RecordSpans | null = null): GetResult {
     const queue = this.findQueue(topic, queueId);
-    const result: GetResult = { status: GetStatus.NO_MATCHED_LOGIC_QUEUE, records: [], recordBytes: 0, nextBeginOffset: 0, minOffset: 0, maxOffset: 0 };
+    const result: GetResult = { status: GetStatus.NO_MATCHED_LOGIC_QUEUE, records: [], recordCount: 0, recordBytes: 0, nextBeginOffset: 0, minOffset: 0, maxOffset: 0 };
+    spans?.clear();
     if (!queue) return result; // no such queue: nextBeginOffset 0, the pull path answers per offset
     const minOffset = queue.minOffset;
     const maxOffset = queue.maxOffset;
@@ -637,17 +668,27 @@ export class MessageStore {
       result.status = GetStatus.NO_MATCHED_MESSAGE;
       const scanMax = Math.max(16000 / 20, maxCount);
       let next = offset;
-      for (let scanned = 0; next < maxOffset && scanned < scanMax && result.records.length < maxCount; scanned++, next++) {
+      for (let scanned = 0; next < maxOffset && scanned < scanMax && result.recordCount < maxCount; scanned++, next++) {
         if (!queue.get(next, this.entry) || this.entry.size <= 0) continue;
         if (!accept(this.entry.tagsCode)) continue;
-        if (result.records.length > 0 && result.recordBytes + this.entry.size > this.config.pullBytesMax) break;
-        const record = this.commitLog.read(this.entry.commitLogOffset, this.entry.size);
-        if (!record) continue;
-        result.records.push(record);
-        result.recordBytes += record.length;
+        if (result.recordCount > 0 && result.recordBytes + this.entry.size > this.config.pullBytesMax) break;
+        if (spans === null) {
+          const record = this.commitLog.read(this.entry.commitLogOffset, this.entry.size);
+          if (!record) continue;
+          result.records.push(record);
+        } else {
+          // The same checks as CommitLog.read, without making the view.
+          const file = this.commitLog.fileHolding(this.entry.commitLogOffset);
+          if (!file) continue;
+          const position = this.entry.commitLogOffset - file.fromOffset;
+          if (position + this.entry.size > file.wrotePosition) continue;
+          spans.push(file.bytes, position, this.entry.size, this.entry.commitLogOffset);
+        }
+        result.recordCount++;
+        result.recordBytes += this.entry.size;
       }
       result.nextBeginOffset = next;
-      if (result.records.length > 0) result.status = GetStatus.FOUND;
+      if (result.recordCount > 0) result.status = GetStatus.FOUND;
     }
     return result;
   }

@@ -1,18 +1,27 @@
 // PULL_MESSAGE (11): read a queue from an offset with a tag filter; hold the request (long
 // polling) when nothing is there yet. Every answer carries nextBeginOffset, minOffset, maxOffset
 // and suggestWhichBrokerId: ali-ons reads them whatever the code.
+import { assert } from "../../assert.ts";
 import type { Connection } from "../../net/connection.ts";
+import { pullFramePool } from "../../net/frame_pool.ts";
 import { newResponse, type RemotingCommand } from "../../net/remoting_command.ts";
 import { ResponseCode } from "../../net/response_code.ts";
 import { decodeProperties, javaHashCode } from "../../protocol/message_properties.ts";
 import { readU64, SysFlag } from "../../protocol/message_record.ts";
 import { compileSqlFilter, type SqlFilter } from "../filter/sql92.ts";
 import { Perm } from "../../protocol/topic.ts";
+import { RecordSpans } from "../../store/message_store.ts";
 import { GetStatus } from "../../store/put_status.ts";
 import type { Broker } from "../broker.ts";
 import { logScoped } from "../../log.ts";
 
 const log = logScoped("broker");
+
+/**
+ * Free bytes in front of a pull answer's body for the frame's head: length word, header word and a
+ * header of ~250 bytes (JSON: four extFields, no remark). A bigger head is copied as usual.
+ */
+const pullFrameHeadroomBytes = 512;
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
 
@@ -87,6 +96,57 @@ function recordProperties(record: Uint8Array): Map<string, string> {
 }
 const textDecoder = new TextDecoder();
 
+/**
+ * A pull answer's body of `bodyBytes`, with pullFrameHeadroomBytes free in front for the frame's
+ * head (see encodeFrame): the records are copied into it once, and that is the only copy an answer
+ * makes. A pooled buffer holds old bytes: the callers write every body byte (asserted), and
+ * headroom the head does not use is never sent. The connection gives it back once written.
+ */
+function newPullBody(bodyBytes: number): Uint8Array {
+  const frameBytes = pullFrameHeadroomBytes + bodyBytes;
+  const frame = frameBytes <= pullFramePool.bufferBytes ? pullFramePool.acquire() : new Uint8Array(frameBytes);
+  return new Uint8Array(frame.buffer, frame.byteOffset + pullFrameHeadroomBytes, bodyBytes);
+}
+
+/** Copies bytes without a view of the source (Buffer#copy works on any Uint8Array). */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
+
+/** The body of the records `spans` located. Records that follow each other in a segment (one queue written alone) are copied as one run. */
+function pullBodyOfSpans(spans: RecordSpans, bodyBytes: number): Uint8Array {
+  const body = newPullBody(bodyBytes);
+  let at = 0;
+  for (let first = 0; first < spans.count; ) {
+    const segment = spans.segments[first]!;
+    const position = spans.positions[first]!;
+    let runBytes = spans.sizes[first]!;
+    let next = first + 1;
+    while (next < spans.count && spans.segments[next] === segment && spans.positions[next] === position + runBytes) runBytes += spans.sizes[next++]!;
+    const copied = copyBytes.call(segment, body, at, position, position + runBytes);
+    assert(copied === runBytes, "pull body copy cut short");
+    at += runBytes;
+    first = next;
+  }
+  assert(at === bodyBytes, "pull body not filled");
+  return body;
+}
+
+/** The body of `records` (views, as SQL92 filtering needs them). */
+function pullBodyOfRecords(records: readonly Uint8Array[]): Uint8Array {
+  let bodyBytes = 0;
+  for (const record of records) bodyBytes += record.length;
+  const body = newPullBody(bodyBytes);
+  let at = 0;
+  for (const record of records) {
+    body.set(record, at);
+    at += record.length;
+  }
+  assert(at === bodyBytes, "pull body not filled");
+  return body;
+}
+
+/** Reused by every tag-filtered pull: filled and consumed within one synchronous pullOnce. */
+const pullSpans = new RecordSpans();
+
 export function processPull(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
   const header = parsePullHeader(request.extFields);
   return pullOnce(broker, connection, request, header, true);
@@ -145,25 +205,31 @@ function pullOnce(
     broker.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
   }
 
-  const result = broker.store.get(header.topic, header.queueId, header.queueOffset, header.maxMsgNums, accept);
+  // SQL92 filters need each record's properties (the consume queue cannot tell): views then.
+  const spans = sql === null ? pullSpans : null;
+  const result = broker.store.get(header.topic, header.queueId, header.queueOffset, header.maxMsgNums, accept, spans);
   switch (result.status) {
     case GetStatus.FOUND: {
-      // SQL92: the consume queue cannot tell, so each record's properties are evaluated here.
-      const records = sql === null ? result.records : result.records.filter((record) => sql.matches(recordProperties(record)));
-      if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
-      if (broker.config.slaveReadEnable) {
+      let lastPhysicalOffset: number;
+      let body: Uint8Array;
+      let count: number;
+      if (spans !== null) {
+        lastPhysicalOffset = spans.lastPhysicalOffset;
+        body = pullBodyOfSpans(spans, result.recordBytes);
+        count = spans.count;
+      } else {
         const last = result.records.at(-1)!;
-        const lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
-        if (broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
+        lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
+        const records = result.records.filter((record) => sql!.matches(recordProperties(record)));
+        if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+        body = pullBodyOfRecords(records);
+        count = records.length;
       }
-      const body = new Uint8Array(records.reduce((sum, record) => sum + record.length, 0));
-      broker.metrics?.recordPull(header.topic, records.length, body.length);
-      let at = 0;
-      for (const record of records) {
-        body.set(record, at);
-        at += record.length;
-      }
-      return answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+      if (broker.config.slaveReadEnable && broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
+      broker.metrics?.recordPull(header.topic, count, body.length);
+      const response = answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+      response.bodyHeadroom = pullFrameHeadroomBytes;
+      return response;
     }
     case GetStatus.NO_MATCHED_MESSAGE:
       return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);

@@ -1,7 +1,7 @@
 // All 18 delay levels on a fake clock: each message is delivered no earlier than its level's
 // delay, and at once when the clock reaches it.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Prng, type Io } from "../../io/io.ts";
@@ -82,5 +82,28 @@ test("levels 1..18 (1s … 2h) deliver at their delay, not before", async () => 
     expect(store.maxOffset("Real", 0)).toBe(level);
   }
   await service.stop();
+  await store.shutdown();
+});
+
+test("persist writes delayOffset.json only when a cursor moved (each write is an fsync on the event loop)", async () => {
+  const time = new FakeTime();
+  const dataDir = mkdtempSync(join(tmpdir(), "bolide-schedule-"));
+  dirs.push(dataDir);
+  const store = new MessageStore(
+    { dataDir, commitLogFileBytes: 1024 * 1024, consumeQueueEntriesPerFile: 1000, messageBodyBytesMax: 64 * 1024, flush: "async", flushIntervalMs: 60_000, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024 },
+    time.io,
+  );
+  store.load();
+  const service = new ScheduleMessageService(store, parseDelayLevels(messageDelayLevelDefault), dataDir, time.io, () => hostBytes("127.0.0.1", 10911));
+  const path = join(dataDir, "config", "delayOffset.json");
+  service.persist();
+  expect(existsSync(path)).toBe(true);
+  rmSync(path);
+  service.persist(); // nothing changed: no write
+  expect(existsSync(path)).toBe(false);
+  service.replaceFromMaster('{"offsetTable":{"1":5}}');
+  expect(readFileSync(path, "utf8")).toBe('{"offsetTable":{"1":5}}');
+  service.persist(); // its own cursors differ from what the file now holds
+  expect(readFileSync(path, "utf8")).toBe(service.snapshotText(2));
   await store.shutdown();
 });

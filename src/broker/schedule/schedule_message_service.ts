@@ -29,6 +29,8 @@ export class ScheduleMessageService {
   private readonly cursors: number[];
   private readonly timers: Array<unknown>;
   private readonly path: string;
+  /** What the file holds since this process wrote it; null: not written yet. */
+  private persistedText: string | null = null;
   private running = false;
   private delivering = 0;
 
@@ -119,13 +121,18 @@ export class ScheduleMessageService {
     return jsonText({ offsetTable }, indent);
   }
 
+  /** Writes delayOffset.json if its content changed: each write fsyncs on the event loop. */
   persist(): void {
-    writeConfigFile(this.path, this.snapshotText(2));
+    const text = this.snapshotText(2);
+    if (text === this.persistedText) return;
+    writeConfigFile(this.path, text);
+    this.persistedText = text;
   }
 
   /** A slave: the master's cursors, kept on disk for when this broker delivers (not while a slave). */
   replaceFromMaster(text: string): void {
     writeConfigFile(this.path, text);
+    this.persistedText = text;
   }
 
   async stop(): Promise<void> {

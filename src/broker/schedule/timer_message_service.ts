@@ -64,6 +64,8 @@ export class TimerMessageService {
   private running = false;
   private firing = false;
   private readonly path: string;
+  /** What the file holds since this process wrote it; null: not written yet. */
+  private persistedText: string | null = null;
 
   constructor(
     private readonly store: MessageStore,
@@ -192,8 +194,12 @@ export class TimerMessageService {
     offsets[at] = lastOffset;
   }
 
+  /** Writes timerOffset.json if its content changed: each write fsyncs on the event loop. */
   persist(): void {
-    writeConfigFile(this.path, jsonText({ cursor: this.cursor }, 2));
+    const text = jsonText({ cursor: this.cursor }, 2);
+    if (text === this.persistedText) return;
+    writeConfigFile(this.path, text);
+    this.persistedText = text;
   }
 
   async stop(): Promise<void> {

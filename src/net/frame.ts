@@ -32,9 +32,8 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
   if (body !== null && (command.bodyHeadroom ?? 0) >= headBytes) {
     assert(body.byteOffset >= headBytes, "bodyHeadroom beyond the body's buffer");
     const out = new Uint8Array(body.buffer, body.byteOffset - headBytes, total);
-    const view = new DataView(out.buffer, out.byteOffset, headBytes);
-    view.setUint32(0, total - frameLengthBytes);
-    view.setUint32(4, ((command.serializeType & 0xff) << 24) | header.length);
+    writeU32(out, 0, total - frameLengthBytes);
+    writeU32(out, 4, ((command.serializeType & 0xff) << 24) | header.length);
     out.set(header, 8);
     return out;
   }

@@ -150,16 +150,6 @@ export async function processSend(broker: Broker, connection: Connection, reques
 
   if (request.code === RequestCode.SEND_BATCH_MESSAGE) {
     const headerProperties = decodeProperties(header.properties);
-    const base = {
-      topic: header.topic,
-      queueId,
-      sysFlag,
-      bornTimestamp: header.bornTimestamp,
-      bornHost,
-      storeHost: broker.storeHost,
-      reconsumeTimes: header.reconsumeTimes,
-      preparedTransactionOffset: 0,
-    };
     const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
     if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
       return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
@@ -170,7 +160,7 @@ export async function processSend(broker: Broker, connection: Connection, reques
     for (const message of messages) {
       const props = decodeProperties(message.properties);
       last = await broker.store.put(
-        { ...base, flag: message.flag, body: message.body, properties: message.properties, tagsCode: tagsCodeOf(props.get(Property.TAGS)) },
+        messageToStore(broker, header, queueId, sysFlag, bornHost, message.flag, message.body, message.properties, tagsCodeOf(props.get(Property.TAGS))),
         false,
       );
       if (last.status !== PutStatus.OK) return putFailure(broker, request, last.status);
@@ -189,20 +179,9 @@ export async function processSend(broker: Broker, connection: Connection, reques
     return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
   }
 
-  let message: MessageToStore = {
-    topic: header.topic,
-    queueId,
-    flag: header.flag,
-    body,
-    properties: header.properties,
-    sysFlag,
-    bornTimestamp: header.bornTimestamp,
-    bornHost,
-    storeHost: broker.storeHost,
-    reconsumeTimes: header.reconsumeTimes,
-    preparedTransactionOffset: 0,
-    tagsCode: tagsCodeOf(lastPropertyValue(header.properties, Property.TAGS)),
-  };
+  let message = messageToStore(
+    broker, header, queueId, sysFlag, bornHost, header.flag, body, header.properties, tagsCodeOf(lastPropertyValue(header.properties, Property.TAGS)),
+  );
   // A client re-sending to %RETRY%<group> itself: past its retries the message goes to the DLQ.
   if (header.topic.startsWith(retryTopicPrefix)) {
     const maxReconsumeTimes = header.maxReconsumeTimes >= 0 ? header.maxReconsumeTimes : broker.config.maxReconsumeTimesDefault;
@@ -220,6 +199,17 @@ export async function processSend(broker: Broker, connection: Connection, reques
 
 /** Each connection's peer address in stored form, made on its first send (a peer's address does not change). */
 const bornHosts = new WeakMap<Connection, HostBytes>();
+
+/** The message to store for a send (one per batch item): one object, no spread on the send path. */
+function messageToStore(
+  broker: Broker, header: SendHeader, queueId: number, sysFlag: number, bornHost: HostBytes,
+  flag: number, body: Uint8Array, properties: string, tagsCode: number,
+): MessageToStore {
+  return {
+    topic: header.topic, queueId, flag, body, properties, sysFlag, bornTimestamp: header.bornTimestamp, bornHost,
+    storeHost: broker.storeHost, reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0, tagsCode,
+  };
+}
 
 function bornHostOf(connection: Connection): HostBytes {
   let bornHost = bornHosts.get(connection);

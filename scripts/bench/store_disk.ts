@@ -55,32 +55,25 @@ function reservedFile(bytes: number): { fd: number; path: string } {
   return { fd, path };
 }
 
-/** write() `block` bytes `perSync` times, then fdatasync; until `bytes` are written. */
-function rawWrite(name: string, bytes: number, block: number, perSync: number): Record<string, unknown> {
+/**
+ * `perSync` × `block` bytes stored, then fdatasync; until `bytes` are written. `through`: with
+ * write(2) ("write"), or copied into a shared mapping of the file ("mmap").
+ */
+function rawLoop(name: string, bytes: number, block: number, perSync: number, through: "write" | "mmap"): Record<string, unknown> {
   const { fd, path } = reservedFile(bytes);
+  const mapped = through === "mmap" ? Bun.mmap(path, { shared: true }) : null;
   const buffer = new Uint8Array(block).fill(0x61);
   let syncs = 0;
   const started = performance.now();
   for (let written = 0; written < bytes; ) {
-    for (let i = 0; i < perSync && written < bytes; i++) written += writeSync(fd, buffer, 0, block, written);
-    fdatasyncSync(fd);
-    syncs++;
-  }
-  const ms = performance.now() - started;
-  closeSync(fd);
-  rmSync(path);
-  return { bench: "raw", name, bytes, ms: Math.round(ms), mibPerSec: mib(bytes, ms), fsyncsPerSec: Math.round(syncs / (ms / 1000)), load: load() };
-}
-
-/** The same through a shared mapping: `perSync` × `block` bytes copied in, then fdatasync. */
-function rawMmap(name: string, bytes: number, block: number, perSync: number): Record<string, unknown> {
-  const { fd, path } = reservedFile(bytes);
-  const mapped = Bun.mmap(path, { shared: true });
-  const buffer = new Uint8Array(block).fill(0x61);
-  let syncs = 0;
-  const started = performance.now();
-  for (let written = 0; written < bytes; ) {
-    for (let i = 0; i < perSync && written < bytes; i++, written += block) mapped.set(buffer, written);
+    for (let i = 0; i < perSync && written < bytes; i++) {
+      if (mapped) {
+        mapped.set(buffer, written);
+        written += block;
+      } else {
+        written += writeSync(fd, buffer, 0, block, written);
+      }
+    }
     fdatasyncSync(fd);
     syncs++;
   }
@@ -160,13 +153,13 @@ try {
   for (let round = 0; round < rounds; round++) {
     // The put path's CPU cost alone: ASYNC_FLUSH acknowledges without waiting for the disk.
     console.log(JSON.stringify({ round, ...(await storePut("async", 256, totalBytes, 30_000)) }));
-    const seq = rawWrite("write-1m", totalBytes, 1024 * 1024, 1);
+    const seq = rawLoop("write-1m", totalBytes, 1024 * 1024, 1, "write");
     console.log(JSON.stringify({ round, ...seq }));
-    const one = rawWrite("write-1k", Math.min(totalBytes, 4 * 1024 * 1024), 1024, 1);
+    const one = rawLoop("write-1k", Math.min(totalBytes, 4 * 1024 * 1024), 1024, 1, "write");
     console.log(JSON.stringify({ round, ...one }));
-    const group = rawWrite("group-256x1k", totalBytes, 1024, 256);
+    const group = rawLoop("group-256x1k", totalBytes, 1024, 256, "write");
     console.log(JSON.stringify({ round, ...group }));
-    const mapped = rawMmap("mmap-256x1k", totalBytes, 1024, 256);
+    const mapped = rawLoop("mmap-256x1k", totalBytes, 1024, 256, "mmap");
     console.log(JSON.stringify({ round, ...mapped }));
     for (const inflight of inflights) {
       // One appender at a time is bounded by fsync latency: cap it by time, not bytes.

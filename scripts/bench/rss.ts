@@ -16,6 +16,7 @@ import { newRequest } from "../../src/net/remoting_command.ts";
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
+import { createTopic } from "./lib/remoting.ts";
 
 const { values } = parseArgs({
   options: {
@@ -53,10 +54,7 @@ try {
   }
   const brokerAddr = `127.0.0.1:${ports.broker}`;
   const topic = "RssBench";
-  const created = await client.invoke(brokerAddr, newRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic, defaultTopic: "TBW102", readQueueNums: "8", writeQueueNums: "8", perm: "6", topicFilterType: "SINGLE_TAG", topicSysFlag: "0", order: "false",
-  }), 10_000);
-  if (created.code !== ResponseCode.SUCCESS) throw new Error(`create topic: ${created.code} ${created.remark}`);
+  await createTopic(client, brokerAddr, topic, 8);
 
   const pool = new Uint8Array(16 * 1024).fill(0x62);
   let seed = 42;

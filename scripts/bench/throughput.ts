@@ -11,7 +11,7 @@ import { newRequest } from "../../src/net/remoting_command.ts";
 import { RequestCode } from "../../src/net/request_code.ts";
 import { ResponseCode } from "../../src/net/response_code.ts";
 import { RemotingClient } from "../../src/net/tcp_client.ts";
-import { decodeJsonBody } from "../../src/protocol/json_body.ts";
+import { createTopic, masterAddress } from "./lib/remoting.ts";
 
 const { values } = parseArgs({
   options: {
@@ -30,19 +30,8 @@ const queueCount = Number(values.queues);
 const topic = `Bench${Date.now()}`;
 const client = new RemotingClient();
 
-const cluster = await client.invoke(values.namesrv, newRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 5000);
-const info = decodeJsonBody(cluster.body) as { brokerAddrTable: Record<string, { brokerAddrs: Record<string, string> }> };
-const brokerAddr = Object.values(info.brokerAddrTable)[0]?.brokerAddrs["0"];
-if (!brokerAddr) throw new Error("no master registered with the name server");
-const created = await client.invoke(
-  brokerAddr,
-  newRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic, defaultTopic: "TBW102", readQueueNums: String(queueCount), writeQueueNums: String(queueCount), perm: "6",
-    topicFilterType: "SINGLE_TAG", topicSysFlag: "0", order: "false",
-  }),
-  10_000,
-);
-if (created.code !== ResponseCode.SUCCESS) throw new Error(`create topic: ${created.code} ${created.remark}`);
+const brokerAddr = await masterAddress(client, values.namesrv);
+await createTopic(client, brokerAddr, topic, queueCount);
 
 const body = new Uint8Array(bodyBytes).fill(0x61);
 const latenciesMs = new Float64Array(messageCount);

@@ -6,7 +6,7 @@ import { newRequest } from "../../../src/net/remoting_command.ts";
 import { RequestCode } from "../../../src/net/request_code.ts";
 import { ResponseCode } from "../../../src/net/response_code.ts";
 import { RemotingClient } from "../../../src/net/tcp_client.ts";
-import { decodeJsonBody } from "../../../src/protocol/json_body.ts";
+import { createTopic, masterAddress } from "../lib/remoting.ts";
 import type { BenchClient } from "./types.ts";
 
 const pullBatch = 32; // DefaultMQPushConsumer.pullBatchSize
@@ -22,25 +22,12 @@ export async function openRemoting(endpoint: string): Promise<BenchClient> {
   const address = rest.join(":");
   let broker = address;
   if (kind === "ns") {
-    const cluster = await client.invoke(address, newRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 5000);
-    if (cluster.code !== ResponseCode.SUCCESS) throw new Error(`cluster info: ${cluster.code} ${cluster.remark}`);
-    const info = decodeJsonBody(cluster.body) as { brokerAddrTable: Record<string, { brokerAddrs: Record<string, string> }> };
-    const master = Object.values(info.brokerAddrTable)[0]?.brokerAddrs["0"];
-    if (!master) throw new Error("no master registered with the name server");
-    broker = master;
+    broker = await masterAddress(client, address);
   } else if (kind !== "broker") throw new Error(`remoting endpoint must start with ns: or broker:, got ${endpoint}`);
 
   return {
     async prepare(topic, queues) {
-      const created = await client.invoke(
-        broker,
-        newRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-          topic, defaultTopic: "TBW102", readQueueNums: String(queues), writeQueueNums: String(queues), perm: "6",
-          topicFilterType: "SINGLE_TAG", topicSysFlag: "0", order: "false",
-        }),
-        10_000,
-      );
-      if (created.code !== ResponseCode.SUCCESS) throw new Error(`create topic: ${created.code} ${created.remark}`);
+      await createTopic(client, broker, topic, queues);
     },
 
     async send(topic, queue, body, key) {

@@ -149,6 +149,7 @@ export class CommitLog {
     if (head.some((byte) => byte !== 0)) last.bytes.fill(0, position, Math.min(position + truncateZeroBytes, this.fileBytes));
     last.wrotePosition = position;
     last.flushedPosition = Math.min(last.flushedPosition, position);
+    last.advise("append", position);
     // Files before the last are full by construction.
     for (const file of this.files.slice(0, -1)) file.wrotePosition = file.flushedPosition = this.fileBytes;
   }
@@ -195,7 +196,9 @@ export class CommitLog {
     while (written < bytes.length) {
       let file = this.files.at(-1);
       if (!file || file.isFull) {
+        file?.advise("read");
         file = MappedFile.open(this.dir, file ? file.endOffset : offset, this.fileBytes, this.mapper, true);
+        file.advise("append");
         this.files.push(file);
         log.info("commit_log.roll", { fromOffset: file.fromOffset, fileBytes: this.fileBytes, replicated: true });
       }
@@ -238,7 +241,9 @@ export class CommitLog {
       view.setInt32(current.wrotePosition, remaining);
       view.setInt32(current.wrotePosition + 4, blankMagic);
       current.wrotePosition = this.fileBytes;
+      current.advise("read");
     }
+    file.advise("append");
     file.bytes.fill(0, 0, blankMarkerBytes); // a reused name may hold old bytes at its head
     this.files.push(file);
     log.info("commit_log.roll", { fromOffset, fileBytes: this.fileBytes });

@@ -67,7 +67,10 @@ export class ConsumeQueue {
       while (at < this.fileBytes && view.getInt32(at + 8) > 0) at += cqEntryBytes;
       file.wrotePosition = file.flushedPosition = at;
       if (at > 0) this.maxOffset = (file.fromOffset + at) / cqEntryBytes;
-      if (at < this.fileBytes) break;
+      if (at < this.fileBytes) {
+        file.advise("append", at);
+        break;
+      }
     }
     this.truncateTo(this.maxOffset);
   }
@@ -183,12 +186,15 @@ export class ConsumeQueue {
     if (!last) {
       const fromOffset = byteOffset - (byteOffset % this.fileBytes);
       last = MappedFile.open(this.dir, fromOffset, this.fileBytes, this.mapper);
+      last.advise("append");
       this.files.push(last);
       this.minOffset = fromOffset / cqEntryBytes;
     }
     while (byteOffset >= last.endOffset) {
       last.wrotePosition = this.fileBytes;
+      last.advise("read");
       last = MappedFile.open(this.dir, last.endOffset, this.fileBytes, this.mapper);
+      last.advise("append");
       this.files.push(last);
     }
     return last;

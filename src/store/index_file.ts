@@ -75,6 +75,7 @@ export class IndexFile {
     assert(entriesMax > 1);
     const fileBytes = indexFileBytes(hashSlots, entriesMax);
     this.file = MappedFile.openPath(path, fileBytes, mapper);
+    this.file.advise("append"); // slots and entries are written and read at hashed places: read-ahead only costs
     this.bytes = this.file.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     if (this.indexCount === 0) this.view.setInt32(indexIndexCountAt, 1); // new file

@@ -7,7 +7,7 @@
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { registerLongLivedView } from "../protocol/message_record.ts";
-import { diskMapper, type FileMapper, type MappedRegion } from "./file_mapper.ts";
+import { diskMapper, type AccessPattern, type FileMapper, type MappedRegion } from "./file_mapper.ts";
 
 export const fileNameDigits = 20;
 
@@ -53,6 +53,11 @@ export class MappedFile {
   /** Stores `source` at `position` through the file rather than the mapping (see FileMapper). */
   write(source: Uint8Array, position: number): void {
     this.region.write(source, position);
+  }
+
+  /** How the bytes from `from` on will be used (FileMapper: "append" turns read-ahead off there). */
+  advise(pattern: AccessPattern, from = 0): void {
+    this.region.advise(pattern, from);
   }
 
   /** fdatasync what was written since the last flush. Resolves with the flushed position. */

@@ -48,6 +48,9 @@ class SimRegion implements MappedRegion {
     this.bytes.set(source, position);
   }
 
+  /** A hint to the page cache: nothing to model. */
+  advise(): void {}
+
   sync(): Promise<void> {
     return new Promise((resolve) => this.owner.pending.push({ region: this, resolve }));
   }

@@ -11,6 +11,7 @@
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
 import { cpus, loadavg, totalmem, release } from "node:os";
+import { cpuTime, stealPct } from "./lib/cpu_time.ts";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,13 +215,18 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     record(id, "idleRssMiB", round3(treeRss(running) / 1048576));
     let peakRss = 0;
 
+    const stepsCpu = { total: 0, steal: 0 };
     const step = async (name: string, body: () => Promise<void>): Promise<void> => {
       progress(`${tag}: ${name}`);
+      const before = cpuTime();
       try {
         await body();
       } catch (error) {
         recordError(id, name, error);
       }
+      const after = cpuTime();
+      stepsCpu.total += after.total - before.total;
+      stepsCpu.steal += after.steal - before.steal;
     };
 
     // Warm-up (not measured): the JVM brokers need it most, every target gets the same.
@@ -309,6 +315,8 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       });
     }
     if (peakRss > 0) record(id, "loadedRssMiB", round3(peakRss / 1048576));
+    const steal = stealPct({ total: 0, steal: 0 }, stepsCpu);
+    if (steal !== null) record(id, "stealPct", steal);
   } catch (error) {
     if (error instanceof StartError) {
       state.status = "failed";
@@ -380,6 +388,7 @@ class StartError extends Error {}
 // ---- main ----------------------------------------------------------------------------------
 installSignalHandlers();
 const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
+const cpuStart = cpuTime();
 note(`${modeName} run: ${states.map((s) => s.target.id).join(", ")}; ${bodyBytes} B messages, ${mode.seconds} s per measurement, ${mode.reps} run(s), backlog ${mode.backlog.toLocaleString("en")}${mode.retention ? ", with the retention workload" : ""}`);
 for (const name of unknown) note(`unknown target "${name}" (known: ${[...new Set(allTargets.map((t) => t.family))].join(", ")})`);
 
@@ -435,7 +444,7 @@ const results = {
   },
   machine: {
     cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(),
-    loadavgStart: loadStart, loadavgEnd: loadEnd, bun: Bun.version,
+    loadavgStart: loadStart, loadavgEnd: loadEnd, stealPct: stealPct(cpuStart, cpuTime()), bun: Bun.version,
   },
   targets: states.map((s) => ({
     id: s.target.id, broker: s.target.broker, durability: s.target.durability, client: s.target.clientLabel,

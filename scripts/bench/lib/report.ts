@@ -11,7 +11,7 @@ export interface BenchResults {
     retention?: boolean;
     workloads?: { retention?: RetentionSettingsReported };
   };
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; bun: string };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; stealPct?: number | null; bun: string };
   targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[]; retentionSkipped?: string }[];
   unknownTargets: string[];
   summary: Record<string, Record<string, Spread>>;
@@ -56,7 +56,8 @@ export function markdown(r: BenchResults): string {
     `**${r.mode} run, ${r.date.slice(0, 16).replace("T", " ")} UTC**: ${kib} messages, ${r.settings.queues} queues, ${r.settings.seconds} s per measurement, ` +
       `${r.settings.reps === 1 ? "one run" : `median of ${r.settings.reps} interleaved runs (min–max in small print)`}, backlog ${r.settings.backlog.toLocaleString("en")}. ` +
       `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Bun ${r.machine.bun}; ` +
-      `load average ${r.machine.loadavgStart.join(" / ")} at the start, ${r.machine.loadavgEnd.join(" / ")} at the end. Command: \`${r.command}\`.`,
+      `load average ${r.machine.loadavgStart.join(" / ")} at the start, ${r.machine.loadavgEnd.join(" / ")} at the end` +
+      `${r.machine.stealPct != null ? `; CPU time stolen by the hypervisor ${fmt(r.machine.stealPct)} % over the run` : ""}. Command: \`${r.command}\`.`,
     "",
   );
 
@@ -97,6 +98,14 @@ export function markdown(r: BenchResults): string {
   table(
     ["target", "e2e ms p50 / p99 / p99.9 at 1k msg/s", "at 5k msg/s", "at 20k msg/s"],
     ok.filter((t) => get(t.id, "latency1k.p50Ms") || get(t.id, "latency5k.p50Ms")).map((t) => [t.id, lat(t.id, "latency1k"), lat(t.id, "latency5k"), lat(t.id, "latency20k")]),
+  );
+
+  lines.push(
+    "Steal: the share of the machine's CPU time that the hypervisor gave to others during this target's measurements " +
+      "(a virtual machine's cores stop for milliseconds at a time then, which shows in latency tails first):",
+    "",
+    ok.map((t) => `${t.id} ${cell(get(t.id, "stealPct"), range)} %`).join(", ") + ".",
+    "",
   );
 
   table(

@@ -4,10 +4,13 @@
 //   produce  senders × (one connection, `inflight` unacknowledged sends), for `seconds` or until
 //            `messages` were acknowledged
 //   read     reads a topic from its start until `expected` messages arrived (backlog consume)
-//   latency  sends at a fixed rate (open loop) and reads on another connection; latency of each
-//            message from its scheduled send time to its arrival (lib/stats.ts, Schedule)
+//   latency  sends at a fixed rate (open loop) and reads on another connection, on another thread
+//            (latency_reader.ts); latency of each message from its scheduled send time to its
+//            arrival (lib/stats.ts, Schedule)
 import { openClient, type BenchClient, type ClientKind } from "../clients/types.ts";
 import { percentile, round3, Schedule, summarizeLatency } from "../lib/stats.ts";
+import { monotonicMs } from "../lib/clock.ts";
+import { bodyMarker, counter, type LatencyReaderSpec } from "./latency_reader.ts";
 
 export interface ProduceSpec {
   mode: "produce";
@@ -152,53 +155,68 @@ async function read(spec: ReadSpec): Promise<ReadResult> {
   return result;
 }
 
+/** Blocks the sending thread for waits under a millisecond (Atomics.wait on memory nobody changes). */
+const pacer = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Open loop: the message with index i is due at start + i / rate, whatever happened to earlier
+ * ones; its latency runs from that due time to its arrival at the reader (latency_reader.ts, on
+ * another thread with its own connection). This thread only sends. It waits for the next due
+ * time by sleeping (over a millisecond) or blocking (under one: timers cannot wait less than a
+ * millisecond, and waiting by spinning took a whole core from the broker under test); between
+ * waits it lets its event loop run, which writes the sends and takes the acknowledgements.
+ */
 async function latency(spec: LatencySpec): Promise<LatencyResult> {
-  const sender = await openClient(spec.client, spec.endpoint);
-  const reader = await openClient(spec.client, spec.endpoint);
   const total = Math.round(spec.rate * spec.seconds);
-  const arrived = new Float64Array(total).fill(Number.NaN);
-  let received = 0;
+  const arrivedMs = new Float64Array(new SharedArrayBuffer(total * Float64Array.BYTES_PER_ELEMENT)).fill(Number.NaN);
+  const counters = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   const cpuStart = cpuSeconds();
-  // Each body carries its index in its first 4 bytes (big-endian) and a marker in the next 4.
-  const marker = 0x42454e43; // "BENC"
-  const warmMarker = 0x5741524d; // "WARM"
-  let warmed = 0;
-  const readDone = reader.read(spec.topic, spec.queues, total + spec.queues, performance.now() + (spec.seconds + 40) * 1000, true, (body) => {
-    if (body.length < 8) return;
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    if (view.getUint32(4) === warmMarker) warmed++;
-    if (view.getUint32(4) !== marker) return;
-    const index = view.getUint32(0);
-    if (index < total && Number.isNaN(arrived[index]!)) {
-      arrived[index] = performance.now();
-      received++;
-    }
+  const reader = new Worker(new URL("./latency_reader.ts", import.meta.url));
+  const readerEnded = new Promise<{ ok: boolean; error?: string }>((resolve) => {
+    reader.onmessage = (event) => resolve(event.data as { ok: boolean; error?: string });
+    reader.onerror = (event) => resolve({ ok: false, error: `reader thread: ${event.message}` });
   });
-  // Warm-up: one message per queue through both connections (connects, routes, JIT), not measured.
-  const warmBody = new Uint8Array(spec.bytes);
-  new DataView(warmBody.buffer).setUint32(4, warmMarker);
-  await Promise.all(Array.from({ length: spec.queues }, (_, q) => sender.send(spec.topic, q, warmBody)));
-  const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
-  while (warmed < spec.queues && performance.now() < warmDeadline) await Bun.sleep(5);
-  const schedule = new Schedule(performance.now(), spec.rate);
-  let next = 0;
-  let sendErrors = 0;
-  while (next < total) {
-    const due = Math.min(total, schedule.dueCount(performance.now()));
-    for (; next < due; next++) {
-      const body = new Uint8Array(spec.bytes);
-      const view = new DataView(body.buffer);
-      view.setUint32(0, next);
-      view.setUint32(4, marker);
-      sender.send(spec.topic, next % spec.queues, body).catch(() => sendErrors++);
+  const readerSpec: LatencyReaderSpec = {
+    client: spec.client, endpoint: spec.endpoint, topic: spec.topic, queues: spec.queues, total, seconds: spec.seconds, arrivedMs, counters,
+  };
+  reader.postMessage(readerSpec);
+  const sender = await openClient(spec.client, spec.endpoint);
+  try {
+    // Warm-up: one message per queue through both connections (connects, routes, JIT), not measured.
+    const warmBody = new Uint8Array(spec.bytes);
+    new DataView(warmBody.buffer).setUint32(4, bodyMarker.warm);
+    await Promise.all(Array.from({ length: spec.queues }, (_, q) => sender.send(spec.topic, q, warmBody)));
+    const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
+    while (Atomics.load(counters, counter.warmed) < spec.queues && Atomics.load(counters, counter.done) === 0 && performance.now() < warmDeadline) await Bun.sleep(5);
+    const schedule = new Schedule(monotonicMs(), spec.rate);
+    let next = 0;
+    let sendErrors = 0;
+    while (next < total) {
+      const due = Math.min(total, schedule.dueCount(monotonicMs()));
+      for (; next < due; next++) {
+        const body = new Uint8Array(spec.bytes);
+        const view = new DataView(body.buffer);
+        view.setUint32(0, next);
+        view.setUint32(4, bodyMarker.measured);
+        sender.send(spec.topic, next % spec.queues, body).catch(() => sendErrors++);
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const waitMs = schedule.dueMs(next) - monotonicMs();
+      if (waitMs >= 2) await Bun.sleep(waitMs - 1);
+      else if (waitMs > 0) Atomics.wait(pacer, 0, 0, waitMs);
     }
-    await Bun.sleep(Math.max(0, schedule.dueMs(next) - performance.now()));
+    const ended = await readerEnded;
+    if (!ended.ok) throw new Error(ended.error ?? "reader failed");
+    const summary = summarizeLatency(schedule, arrivedMs, total);
+    const cpuSec = round3(cpuSeconds() - cpuStart);
+    return {
+      sent: total, received: Atomics.load(counters, counter.received), missing: summary.missing, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms,
+      p999Ms: summary.p999Ms, maxMs: summary.maxMs, cpuSec, sendErrors,
+    };
+  } finally {
+    await sender.close();
+    reader.terminate();
   }
-  await readDone;
-  const summary = summarizeLatency(schedule, arrived, total);
-  const cpuSec = round3(cpuSeconds() - cpuStart);
-  await Promise.all([sender.close(), reader.close()]);
-  return { sent: total, received, missing: summary.missing, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, p999Ms: summary.p999Ms, maxMs: summary.maxMs, cpuSec, sendErrors };
 }
 
 if (import.meta.main) {

@@ -68,6 +68,16 @@ export interface ConnectionOptions {
    * that copies what it takes: not one that keeps references to written data (TlsBridge).
    */
   releaseWritten?: (frame: Uint8Array) => void;
+  /**
+   * The socket hands every read a buffer of its own and never writes into it again: Bun's TCP
+   * and TLS sockets (checked: chunks kept across later reads keep their bytes, each in its own
+   * ArrayBuffer). Then a decoded body stays a view of the bytes read instead of a copy — one copy
+   * and one allocation less per message (a send's body, a pull answer's records), and less for the
+   * collector. A view keeps its whole read chunk alive while it lives; bodies live until the store
+   * copies a send (or its flush is acknowledged) or a consumer has cut out its messages. Not for
+   * TlsBridge, whose node:tls chunks come with no such promise.
+   */
+  readChunksOwned?: boolean;
 }
 
 export class RemotingTimeout extends Error {}
@@ -146,7 +156,7 @@ export class Connection {
           else if (this.partialFrameSinceMs === 0) this.partialFrameSinceMs = performance.now();
           return;
         }
-        command = decodeFrame(frame);
+        command = decodeFrame(frame, this.options.readChunksOwned !== true);
       } catch (error) {
         if (error instanceof FrameTooLarge || error instanceof HeaderError) {
           log.warn("connection.bad_frame", { peer: this.remoteAddress, reason: error.message });

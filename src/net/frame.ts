@@ -48,9 +48,11 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
 
 /**
  * Decodes the frame in `bytes` (the whole frame, length field included). The body is copied so that
- * it outlives the receive buffer. Throws HeaderError on a malformed header.
+ * it outlives the receive buffer, unless `copyBody` is false: then it is a view of `bytes`, for a
+ * caller whose read buffers are never reused (ConnectionOptions.readChunksOwned). Throws
+ * HeaderError on a malformed header.
  */
-export function decodeFrame(bytes: Uint8Array): RemotingCommand {
+export function decodeFrame(bytes: Uint8Array, copyBody = true): RemotingCommand {
   if (bytes.length < frameLengthBytes + frameHeaderWordBytes) throw new HeaderError("frame shorter than its header word");
   const word = ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0;
   const serializeType = word >>> 24;
@@ -63,7 +65,7 @@ export function decodeFrame(bytes: Uint8Array): RemotingCommand {
   else if (serializeType === SerializeType.ROCKETMQ) decoded = decodeCompactHeader(header);
   else throw new HeaderError(`unknown serialize type ${serializeType}`);
   const bodyAt = headerAt + headerBytes;
-  const body = bodyAt < bytes.length ? bytes.slice(bodyAt) : null;
+  const body = bodyAt < bytes.length ? (copyBody ? bytes.slice(bodyAt) : bytes.subarray(bodyAt)) : null;
   return { ...decoded, body };
 }
 

@@ -2,8 +2,10 @@
 // (length field included) come out. A frame wholly inside one chunk is returned as a view into
 // the chunk; only a frame that straddles chunks is copied, once, into a buffer of its own size.
 //
-// Contract: push() a chunk, then call next() until it returns null. A returned frame is valid
-// until the next push() or retain(); callers decode it (decodeFrame copies the body) before that.
+// Contract: push() a chunk, then call next() until it returns null. A returned frame is a view of
+// a pushed chunk or a buffer of its own; the decoder never writes into either afterwards, so a
+// frame stays valid as long as the caller does not reuse the chunk it pushed (Bun never does:
+// ConnectionOptions.readChunksOwned; a caller that does decodes with decodeFrame's body copy).
 // A reader that stops calling next() early (backpressure) calls retain(): the unread rest of the
 // chunk is copied so the caller's read buffer can be reused; a later push() appends to it.
 import { frameLengthBytes, frameHeaderWordBytes } from "./frame.ts";

@@ -67,6 +67,7 @@ export class RemotingClient {
             sendBytesMax: options.sendBytesMax ?? 64 * 1024 * 1024,
             onRequest: options.onRequest ?? (() => null),
             onClose: forget,
+            readChunksOwned: true, // a Bun socket, TLS or not
           });
           if (!tls) handshaken!();
         },

@@ -176,6 +176,7 @@ export class RemotingServer {
       sendBytesMax: this.options.sendBytesMax,
       requestsInFlightMax: this.limits.requestsInFlightMax,
       ...(plaintext ? { releaseWritten: releasePulledFrame } : {}),
+      readChunksOwned: !(socket instanceof TlsBridge),
       onRequest: this.options.onRequest,
       onClose: (closed) => {
         this.connections.delete(closed);

@@ -93,6 +93,16 @@ if (!existsSync(binary)) {
   check("... with a line in the table", /^\| bolide-async \| \*\*failed\*\*: failed to start: .+\|/m.test(second.markdown));
   check("an unknown target is reported in the table", /^\| nosuch \| \*\*skipped\*\*: unknown target \|/m.test(second.markdown));
   checkFigures(second, "null", nullMetrics);
+
+  // The A/B tool (ab.ts): the same build on both sides, one short produce pass each.
+  const ab = Bun.spawn([process.execPath, join(import.meta.dir, "ab.ts"), "--a", binary, "--b", binary, "--workload", "produce", "--passes", "1", "--messages", "2000"], {
+    stdout: "pipe", stderr: "inherit", stdin: "ignore",
+  });
+  const abTimer = setTimeout(() => ab.kill("SIGTERM"), 120_000);
+  const abOutput = await new Response(ab.stdout).text();
+  const abCode = await ab.exited;
+  clearTimeout(abTimer);
+  check("ab.ts: A/B of two builds exits 0 with a line per build", abCode === 0 && /^A .+msg\/s [1-9]/m.test(abOutput) && /^B .+msg\/s [1-9]/m.test(abOutput), `exit code ${abCode}: ${abOutput.trim()}`);
   process.stdout.write(`bench smoke: ${Math.round((performance.now() - started) / 1000)} s\n`);
 }
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

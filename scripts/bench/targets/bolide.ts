@@ -8,10 +8,11 @@ import type { RetentionSettings, Running, Target } from "./types.ts";
 
 const root = join(import.meta.dir, "../../..");
 const binaryBuilt = join(root, "dist/bolide");
-const binary = process.env["BOLIDE_BENCH_BINARY"] || binaryBuilt;
+const binaryDefault = process.env["BOLIDE_BENCH_BINARY"] || binaryBuilt;
 const version = (JSON.parse(await Bun.file(join(root, "package.json")).text()) as { version: string }).version;
 
-function bolide(flush: "async" | "sync"): Target {
+/** Bolide with `flush`, run from `binary` (another build: scripts/bench/ab.ts compares two). */
+export function bolide(flush: "async" | "sync", binary = binaryDefault): Target {
   return {
     id: `bolide-${flush}`,
     family: "bolide",

@@ -217,20 +217,22 @@ export class Broker {
     }
     this.inFlight++;
     const startedMs = this.metrics ? this.io.clock.monotonicMs() : 0;
-    const done = (): void => {
-      this.inFlight--;
-      this.metrics?.recordRequest(request.code, (this.io.clock.monotonicMs() - startedMs) / 1000);
-    };
     let result: Promise<RemotingCommand | null> | RemotingCommand | null;
     try {
       result = this.route(connection, request);
     } catch (error) {
-      done();
+      this.requestDone(request.code, startedMs);
       throw error;
     }
-    if (result instanceof Promise) return result.finally(done);
-    done();
+    // A closure only for answers that wait: most sends and pulls are answered synchronously.
+    if (result instanceof Promise) return result.finally(() => this.requestDone(request.code, startedMs));
+    this.requestDone(request.code, startedMs);
     return result;
+  }
+
+  private requestDone(code: number, startedMs: number): void {
+    this.inFlight--;
+    this.metrics?.recordRequest(code, (this.io.clock.monotonicMs() - startedMs) / 1000);
   }
 
   private route(connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {

@@ -106,13 +106,18 @@ export class Replication {
     if (this.sync !== null && !this.broker.topics.get(topic)) this.sync.syncSoon();
   }
 
+  /** A SYNC_MASTER: a send is answered once a slave has its bytes (sendCode waits). */
+  get waitsForSlave(): boolean {
+    return this.broker.config.brokerRole === "SYNC_MASTER" && this.master !== null;
+  }
+
   /**
    * A send's answer code under SYNC_MASTER once a slave confirmed the bytes below `end` (or did
    * not): `code`, SLAVE_NOT_AVAILABLE (11) or FLUSH_SLAVE_TIMEOUT (12) — the slave's verdict wins
    * over FLUSH_DISK_TIMEOUT, as in RocketMQ. Other roles: `code` at once.
    */
   async sendCode(end: number, code: number): Promise<number> {
-    if (this.broker.config.brokerRole !== "SYNC_MASTER" || this.master === null) return code;
+    if (!this.waitsForSlave || this.master === null) return code;
     const status = await this.master.waitReplicated(end);
     if (status === ReplicaStatus.SLAVE_NOT_AVAILABLE) return ResponseCode.SLAVE_NOT_AVAILABLE;
     if (status === ReplicaStatus.FLUSH_SLAVE_TIMEOUT) return ResponseCode.FLUSH_SLAVE_TIMEOUT;

@@ -451,9 +451,24 @@ export class MessageStore {
 
   /**
    * Appends a message. The queue offset is the queue's next; the consume-queue entry is written
-   * before this returns (unless it is a prepared or rolled-back transaction record).
+   * before this returns (unless it is a prepared or rolled-back transaction record). Under SYNC
+   * flush with `waitStoreMsgOk` it resolves once an fdatasync covers the record (FLUSH_DISK_TIMEOUT
+   * past syncFlushTimeoutMs).
    */
   async put(message: MessageToStore, waitStoreMsgOk = true): Promise<PutResult> {
+    const result = this.putNow(message);
+    if (result.status === PutStatus.OK && this.config.flush === "sync" && waitStoreMsgOk) {
+      const flushed = await this.waitFlushedTo(result.physicalOffset + result.size);
+      if (!flushed) result.status = PutStatus.FLUSH_DISK_TIMEOUT;
+    }
+    return result;
+  }
+
+  /**
+   * put() without waiting for a flush, for the send path's synchronous answer: appended and
+   * dispatched when it returns; the caller waits for waitFlushedTo() itself where SYNC flush asks.
+   */
+  putNow(message: MessageToStore): PutResult {
     if (this.shutDown || this.replica) return refused(PutStatus.SERVICE_NOT_AVAILABLE);
     if (this.diskFull || this.writeFailed) return refused(PutStatus.SERVICE_NOT_AVAILABLE); // refusalReason() says why
     // Recovery finds records cut short by their properties' final separator (recordTailIntact).
@@ -492,12 +507,7 @@ export class MessageStore {
       }
       for (const listener of this.arrivalListeners) listener(message.topic, message.queueId, queue.maxOffset, tagsCode);
     }
-    const result: PutResult = { status: PutStatus.OK, physicalOffset: appended.physicalOffset, queueOffset, size: appended.size };
-    if (this.config.flush === "sync" && waitStoreMsgOk) {
-      const flushed = await this.waitFlushedTo(appended.physicalOffset + appended.size);
-      if (!flushed) result.status = PutStatus.FLUSH_DISK_TIMEOUT;
-    }
-    return result;
+    return { status: PutStatus.OK, physicalOffset: appended.physicalOffset, queueOffset, size: appended.size };
   }
 
   /** Group commit: resolves true once an fdatasync covers `offset`, false after the timeout. */

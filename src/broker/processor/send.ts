@@ -119,7 +119,13 @@ async function topicForSend(broker: Broker, header: SendHeader): Promise<TopicCo
   throw new RemotingError(ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
 }
 
-export async function processSend(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand> {
+/**
+ * SEND_MESSAGE (V2) and SEND_BATCH_MESSAGE. A single send to a known topic that waits for no
+ * flush and no slave (ASYNC_FLUSH, or a send with WAIT false; not a SYNC_MASTER) is answered
+ * synchronously: no promise, no await, no closure per message (the event loop's per-send cost,
+ * and garbage the collector pauses for). The other cases go through the async tail.
+ */
+export function processSend(broker: Broker, connection: Connection, request: RemotingCommand): RemotingCommand | Promise<RemotingCommand> {
   if (broker.repl.isSlave) return newResponse(request, ResponseCode.SERVICE_NOT_AVAILABLE, "the broker role is SLAVE: send to the master of this broker name");
   const header = parseSendHeader(request);
   const problem = topicNameProblem(header.topic);
@@ -127,7 +133,12 @@ export async function processSend(broker: Broker, connection: Connection, reques
   if (notAllowedSendTopics.has(header.topic)) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
   }
-  const topicConfig = broker.topics.get(header.topic) ?? (await topicForSend(broker, header));
+  const topicConfig = broker.topics.get(header.topic);
+  if (!topicConfig) return topicForSend(broker, header).then((created) => sendToTopic(broker, connection, request, header, created));
+  return sendToTopic(broker, connection, request, header, topicConfig);
+}
+
+function sendToTopic(broker: Broker, connection: Connection, request: RemotingCommand, header: SendHeader, topicConfig: TopicConfig): RemotingCommand | Promise<RemotingCommand> {
   if ((topicConfig.perm & Perm.WRITE) === 0) {
     return newResponse(request, ResponseCode.NO_PERMISSION, `the topic[${header.topic}] sending message is forbidden`);
   }
@@ -148,53 +159,75 @@ export async function processSend(broker: Broker, connection: Connection, reques
   // has it): a map of every property per send only where one is needed (batches, transactions).
   const waitStoreMsgOk = lastPropertyValue(header.properties, Property.WAIT) !== "false";
 
-  if (request.code === RequestCode.SEND_BATCH_MESSAGE) {
-    const headerProperties = decodeProperties(header.properties);
-    const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
-    if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
-      return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
-    }
-    const ids: string[] = [];
-    let first: PutResult | null = null;
-    let last: PutResult | null = null;
-    for (const message of messages) {
-      const props = decodeProperties(message.properties);
-      last = await broker.store.put(
-        messageToStore(broker, header, queueId, sysFlag, bornHost, message.flag, message.body, message.properties, tagsCodeOf(props.get(Property.TAGS))),
-        false,
-      );
-      if (last.status !== PutStatus.OK) return putFailure(broker, request, last.status);
-      first ??= last;
-      ids.push(offsetMessageId(broker.storeHost, last.physicalOffset));
-    }
-    if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
-    broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
-    let code: number = ResponseCode.SUCCESS;
-    if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
-      // One flush covers the whole batch: wait for a put of nothing past the last record.
-      const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
-      if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
-    }
-    if (waitStoreMsgOk) code = await broker.repl.sendCode(last.physicalOffset + last.size, code);
-    return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
-  }
+  if (request.code === RequestCode.SEND_BATCH_MESSAGE) return sendBatch(broker, request, header, queueId, sysFlag, bornHost, body, waitStoreMsgOk);
 
-  let message = messageToStore(
+  const message = messageToStore(
     broker, header, queueId, sysFlag, bornHost, header.flag, body, header.properties, tagsCodeOf(lastPropertyValue(header.properties, Property.TAGS)),
   );
   // A client re-sending to %RETRY%<group> itself: past its retries the message goes to the DLQ.
   if (header.topic.startsWith(retryTopicPrefix)) {
     const maxReconsumeTimes = header.maxReconsumeTimes >= 0 ? header.maxReconsumeTimes : broker.config.maxReconsumeTimesDefault;
-    if (header.reconsumeTimes >= maxReconsumeTimes) message = await broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length));
+    if (header.reconsumeTimes >= maxReconsumeTimes) {
+      return broker.toDeadLetter(message, header.topic.slice(retryTopicPrefix.length)).then((dead) => storeOne(broker, request, header, queueId, sysFlag, body, dead, waitStoreMsgOk));
+    }
   }
+  return storeOne(broker, request, header, queueId, sysFlag, body, message, waitStoreMsgOk);
+}
+
+function storeOne(
+  broker: Broker, request: RemotingCommand, header: SendHeader, queueId: number, sysFlag: number, body: Uint8Array, message: MessageToStore, waitStoreMsgOk: boolean,
+): RemotingCommand | Promise<RemotingCommand> {
   // A prepared (transactional) send becomes a half message; delay levels wait for the commit.
   const toStore = isPreparedSendText(sysFlag, header.properties) ? broker.transactions.prepare(message, decodeProperties(header.properties)) : broker.applyDelay(message);
-  const result = await broker.store.put(toStore, waitStoreMsgOk);
-  if (result.status !== PutStatus.OK && result.status !== PutStatus.FLUSH_DISK_TIMEOUT) return putFailure(broker, request, result.status);
-  let code: number = result.status === PutStatus.OK ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
-  if (waitStoreMsgOk) code = await broker.repl.sendCode(result.physicalOffset + result.size, code);
+  const result = broker.store.putNow(toStore);
+  if (result.status !== PutStatus.OK) return putFailure(broker, request, result.status);
   broker.metrics?.recordSend(header.topic, 1, body.length);
-  return sendResponse(request, code, offsetMessageId(broker.storeHost, result.physicalOffset), queueId, result.queueOffset);
+  const msgId = offsetMessageId(broker.storeHost, result.physicalOffset);
+  if (waitStoreMsgOk && (broker.config.store.flush === "sync" || broker.repl.waitsForSlave)) {
+    return answerOnceStored(broker, request, result.physicalOffset + result.size, msgId, queueId, result.queueOffset);
+  }
+  return sendResponse(request, ResponseCode.SUCCESS, msgId, queueId, result.queueOffset);
+}
+
+/** SYNC_FLUSH (group commit) and SYNC_MASTER: the answer once an fdatasync, and a slave, cover the bytes below `end`. */
+async function answerOnceStored(broker: Broker, request: RemotingCommand, end: number, msgId: string, queueId: number, queueOffset: number): Promise<RemotingCommand> {
+  let code: number = ResponseCode.SUCCESS;
+  if (broker.config.store.flush === "sync" && !(await broker.store.waitFlushedTo(end))) code = ResponseCode.FLUSH_DISK_TIMEOUT;
+  code = await broker.repl.sendCode(end, code);
+  return sendResponse(request, code, msgId, queueId, queueOffset);
+}
+
+async function sendBatch(
+  broker: Broker, request: RemotingCommand, header: SendHeader, queueId: number, sysFlag: number, bornHost: Uint8Array, body: Uint8Array, waitStoreMsgOk: boolean,
+): Promise<RemotingCommand> {
+  const headerProperties = decodeProperties(header.properties);
+  const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
+  if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
+    return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "batch messages cannot be delayed or transactional");
+  }
+  const ids: string[] = [];
+  let first: PutResult | null = null;
+  let last: PutResult | null = null;
+  for (const message of messages) {
+    const props = decodeProperties(message.properties);
+    last = await broker.store.put(
+      messageToStore(broker, header, queueId, sysFlag, bornHost, message.flag, message.body, message.properties, tagsCodeOf(props.get(Property.TAGS))),
+      false,
+    );
+    if (last.status !== PutStatus.OK) return putFailure(broker, request, last.status);
+    first ??= last;
+    ids.push(offsetMessageId(broker.storeHost, last.physicalOffset));
+  }
+  if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
+  broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
+  let code: number = ResponseCode.SUCCESS;
+  if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
+    // One flush covers the whole batch: wait for a put of nothing past the last record.
+    const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
+    if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
+  }
+  if (waitStoreMsgOk) code = await broker.repl.sendCode(last.physicalOffset + last.size, code);
+  return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
 }
 
 /** Each connection's peer address in stored form, made on its first send (a peer's address does not change). */

@@ -38,20 +38,22 @@ interface PullHeader {
   expressionType: string;
 }
 
+function numberField(ext: Record<string, string>, name: string, fallback: number): number {
+  const text = ext[name];
+  const value = Number(text);
+  return text === undefined || !Number.isFinite(value) ? fallback : value;
+}
+
 function parsePullHeader(ext: Record<string, string>): PullHeader {
-  const num = (name: string, fallback: number): number => {
-    const value = Number(ext[name]);
-    return ext[name] === undefined || !Number.isFinite(value) ? fallback : value;
-  };
   return {
     consumerGroup: ext["consumerGroup"] ?? "",
     topic: ext["topic"] ?? "",
-    queueId: num("queueId", 0),
-    queueOffset: num("queueOffset", 0),
-    maxMsgNums: Math.max(1, Math.min(num("maxMsgNums", 32), 1024)),
-    sysFlag: num("sysFlag", 0),
-    commitOffset: num("commitOffset", -1),
-    suspendTimeoutMillis: num("suspendTimeoutMillis", 15000),
+    queueId: numberField(ext, "queueId", 0),
+    queueOffset: numberField(ext, "queueOffset", 0),
+    maxMsgNums: Math.max(1, Math.min(numberField(ext, "maxMsgNums", 32), 1024)),
+    sysFlag: numberField(ext, "sysFlag", 0),
+    commitOffset: numberField(ext, "commitOffset", -1),
+    suspendTimeoutMillis: numberField(ext, "suspendTimeoutMillis", 15000),
     subscription: ext["subscription"],
     expressionType: ext["expressionType"] ?? "TAG",
   };
@@ -68,6 +70,25 @@ export function tagFilter(subscription: string | undefined): Set<number> | null 
     if (trimmed.length > 0) codes.add(javaHashCode(trimmed));
   }
   return codes.size === 0 ? null : codes;
+}
+
+/** Accepts every tag code: the filter of "*" (most subscriptions). */
+const acceptAll = (_tagsCode: number): boolean => true;
+
+/** Tag filters by subscription text, as consume-queue predicates: consumers pull with the same few. */
+const tagPredicates = new Map<string, (tagsCode: number) => boolean>();
+const tagPredicatesMax = 1024;
+
+function tagPredicateFor(subscription: string | undefined): (tagsCode: number) => boolean {
+  if (subscription === undefined || subscription === "*") return acceptAll;
+  let accept = tagPredicates.get(subscription);
+  if (!accept) {
+    const codes = tagFilter(subscription);
+    accept = codes === null ? acceptAll : (tagsCode: number) => codes.has(tagsCode);
+    if (tagPredicates.size >= tagPredicatesMax) tagPredicates.clear();
+    tagPredicates.set(subscription, accept);
+  }
+  return accept;
 }
 
 /** Compiled SQL92 filters by expression text: consumers pull with the same few expressions. */
@@ -147,6 +168,25 @@ function pullBodyOfRecords(records: readonly Uint8Array[]): Uint8Array {
 /** Reused by every tag-filtered pull: filled and consumed within one synchronous pullOnce. */
 const pullSpans = new RecordSpans();
 
+/** A pull's answer: every one carries nextBeginOffset, minOffset, maxOffset and suggestWhichBrokerId. */
+function pullAnswer(
+  broker: Broker, request: RemotingCommand, header: PullHeader, code: number, nextBeginOffset: number, remark: string | null,
+  body: Uint8Array | null = null, suggestWhichBrokerId = 0,
+): RemotingCommand {
+  return newResponse(
+    request,
+    code,
+    remark,
+    {
+      nextBeginOffset: String(nextBeginOffset),
+      minOffset: String(broker.store.minOffset(header.topic, header.queueId)),
+      maxOffset: String(broker.store.maxOffset(header.topic, header.queueId)),
+      suggestWhichBrokerId: String(suggestWhichBrokerId),
+    },
+    body,
+  );
+}
+
 export function processPull(broker: Broker, connection: Connection, request: RemotingCommand): Promise<RemotingCommand | null> | RemotingCommand | null {
   const header = parsePullHeader(request.extFields);
   return pullOnce(broker, connection, request, header, true);
@@ -159,27 +199,11 @@ function pullOnce(
   header: PullHeader,
   firstExecution: boolean,
 ): Promise<RemotingCommand | null> | RemotingCommand | null {
-  // RocketMQ: with slaveReadEnable, a pull whose data lies far behind the log's end (cold, see
-  // Broker.hotBytesMax) is told to go to brokerId 1 (whichBrokerWhenConsumeSlowly); else master 0.
-  let suggestWhichBrokerId = 0;
-  const answer = (code: number, nextBeginOffset: number, remark: string | null = null, body: Uint8Array | null = null): RemotingCommand =>
-    newResponse(
-      request,
-      code,
-      remark,
-      {
-        nextBeginOffset: String(nextBeginOffset),
-        minOffset: String(broker.store.minOffset(header.topic, header.queueId)),
-        maxOffset: String(broker.store.maxOffset(header.topic, header.queueId)),
-        suggestWhichBrokerId: String(suggestWhichBrokerId),
-      },
-      body,
-    );
   const topicConfig = broker.topics.get(header.topic);
-  if (!topicConfig) return answer(ResponseCode.TOPIC_NOT_EXIST, header.queueOffset, `topic[${header.topic}] not exist, apply first please!`);
-  if ((topicConfig.perm & Perm.READ) === 0) return answer(ResponseCode.NO_PERMISSION, header.queueOffset, `the topic[${header.topic}] pulling message is forbidden`);
+  if (!topicConfig) return pullAnswer(broker, request, header, ResponseCode.TOPIC_NOT_EXIST, header.queueOffset, `topic[${header.topic}] not exist, apply first please!`);
+  if ((topicConfig.perm & Perm.READ) === 0) return pullAnswer(broker, request, header, ResponseCode.NO_PERMISSION, header.queueOffset, `the topic[${header.topic}] pulling message is forbidden`);
   if (header.queueId < 0 || header.queueId >= topicConfig.readQueueNums) {
-    return answer(ResponseCode.SYSTEM_ERROR, header.queueOffset, `queueId[${header.queueId}] is illegal, topic:[${header.topic}] topicConfig.readQueueNums:[${topicConfig.readQueueNums}] consumer:[${connection.remoteAddress}]`);
+    return pullAnswer(broker, request, header, ResponseCode.SYSTEM_ERROR, header.queueOffset, `queueId[${header.queueId}] is illegal, topic:[${header.topic}] topicConfig.readQueueNums:[${topicConfig.readQueueNums}] consumer:[${connection.remoteAddress}]`);
   }
   let expression = header.subscription;
   let expressionType = header.expressionType;
@@ -189,17 +213,16 @@ function pullOnce(
     expressionType = registered?.expressionType ?? expressionType;
   }
   let sql: SqlFilter | null = null;
-  let codes: Set<number> | null = null;
-  if (expressionType.toUpperCase() === "SQL92") {
+  let accept: (tagsCode: number) => boolean = acceptAll;
+  if (expressionType !== "TAG" && expressionType.toUpperCase() === "SQL92") {
     try {
       sql = sqlFilterFor(expression ?? "");
     } catch (error) {
-      return answer(ResponseCode.SUBSCRIPTION_PARSE_FAILED, header.queueOffset, `parse SQL92 filter failed: ${error instanceof Error ? error.message : String(error)}`);
+      return pullAnswer(broker, request, header, ResponseCode.SUBSCRIPTION_PARSE_FAILED, header.queueOffset, `parse SQL92 filter failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   } else {
-    codes = tagFilter(expression);
+    accept = tagPredicateFor(expression);
   }
-  const accept = codes === null ? () => true : (tagsCode: number) => codes.has(tagsCode);
 
   if (firstExecution && (header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && header.commitOffset >= 0 && broker.config.brokerId === 0) {
     broker.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
@@ -221,24 +244,26 @@ function pullOnce(
         const last = result.records.at(-1)!;
         lastPhysicalOffset = readU64(new DataView(last.buffer, last.byteOffset, last.byteLength), 28);
         const records = result.records.filter((record) => sql!.matches(recordProperties(record)));
-        if (records.length === 0) return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+        if (records.length === 0) return pullAnswer(broker, request, header, ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset, null);
         body = pullBodyOfRecords(records);
         count = records.length;
       }
-      if (broker.config.slaveReadEnable && broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax) suggestWhichBrokerId = 1;
+      // RocketMQ: with slaveReadEnable, a pull whose data lies far behind the log's end (cold, see
+      // Broker.hotBytesMax) is told to go to brokerId 1 (whichBrokerWhenConsumeSlowly); else master 0.
+      const suggestWhichBrokerId = broker.config.slaveReadEnable && broker.store.commitLog.maxOffset - lastPhysicalOffset > broker.hotBytesMax ? 1 : 0;
       broker.metrics?.recordPull(header.topic, count, body.length);
-      const response = answer(ResponseCode.SUCCESS, result.nextBeginOffset, null, body);
+      const response = pullAnswer(broker, request, header, ResponseCode.SUCCESS, result.nextBeginOffset, null, body, suggestWhichBrokerId);
       response.bodyHeadroom = pullFrameHeadroomBytes;
       return response;
     }
     case GetStatus.NO_MATCHED_MESSAGE:
-      return answer(ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset);
+      return pullAnswer(broker, request, header, ResponseCode.PULL_RETRY_IMMEDIATELY, result.nextBeginOffset, null);
     case GetStatus.OFFSET_TOO_SMALL:
     case GetStatus.OFFSET_OVERFLOW_BADLY:
-      return answer(ResponseCode.PULL_OFFSET_MOVED, result.nextBeginOffset);
+      return pullAnswer(broker, request, header, ResponseCode.PULL_OFFSET_MOVED, result.nextBeginOffset, null);
     case GetStatus.NO_MESSAGE_IN_QUEUE:
     case GetStatus.NO_MATCHED_LOGIC_QUEUE:
-      if (header.queueOffset !== 0) return answer(ResponseCode.PULL_OFFSET_MOVED, 0);
+      if (header.queueOffset !== 0) return pullAnswer(broker, request, header, ResponseCode.PULL_OFFSET_MOVED, 0, null);
       break;
     case GetStatus.OFFSET_OVERFLOW_ONE:
       break;
@@ -262,5 +287,5 @@ function pullOnce(
       });
     });
   }
-  return answer(ResponseCode.PULL_NOT_FOUND, header.queueOffset);
+  return pullAnswer(broker, request, header, ResponseCode.PULL_NOT_FOUND, header.queueOffset, null);
 }

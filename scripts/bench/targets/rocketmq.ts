@@ -3,14 +3,14 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { atExit, run, lastLine, which } from "../lib/proc.ts";
+import { atExit, freePort, run, lastLine, which } from "../lib/proc.ts";
 import type { RetentionSettings, Running, Target } from "./types.ts";
 
 const root = join(import.meta.dir, "../../..");
 const script = join(root, "scripts/peer/rocketmq.sh");
 export const rocketmqHeap = "-Xms512m -Xmx1g";
 
-function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH", namesrvPort: number, brokerPort: number): Target {
+function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH"): Target {
   return {
     id: `rocketmq-${flush === "ASYNC_FLUSH" ? "async" : "sync"}`,
     family: "rocketmq",
@@ -33,6 +33,11 @@ function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH", namesrvPort: number, brok
         ? [`mappedFileSizeCommitLog=${retention.commitLogFileBytes}`, `fileReservedTime=${retention.fileReservedHours}`,
           `diskMaxUsedSpaceRatio=${retention.diskMaxUsedPercent}`].join("\n")
         : "";
+      // Ports picked free at each start: with fixed ones, a start right after the other flush
+      // mode's stop once found its name server exiting at startup (2026-12-04 full run).
+      // The broker also listens at brokerPort - 2 (VIP channel) and + 1 (HA): four in a row.
+      const namesrvPort = await freePort();
+      const brokerPort = (await freePort(4, [namesrvPort])) + 2;
       const started = await run(["bash", script, "start", String(namesrvPort), String(brokerPort), dataDir], {
         env: { ROCKETMQ_PEER_JAVA_OPTS: rocketmqHeap, ROCKETMQ_PEER_FLUSH: flush, ROCKETMQ_PEER_BROKER_CONF: brokerConf },
         timeoutMs: 180_000,
@@ -59,4 +64,4 @@ function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH", namesrvPort: number, brok
   };
 }
 
-export const rocketmqTargets: Target[] = [rocketmq("ASYNC_FLUSH", 49876, 50911), rocketmq("SYNC_FLUSH", 49876, 50911)];
+export const rocketmqTargets: Target[] = [rocketmq("ASYNC_FLUSH"), rocketmq("SYNC_FLUSH")];

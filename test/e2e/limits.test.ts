@@ -114,12 +114,15 @@ describe("connection limits", () => {
     await waitUntil("the 5th socket from 127.0.0.1 to be closed", () => fifth.closed(), 3000);
     expect(logLines(broker, "connection.refused").some((line) => line.includes("maxConnectionsPerAddress"))).toBe(true);
     // Another address is still welcome, up to 8 in all.
-    const others = [];
+    const others: { closed: () => boolean }[] = [];
     for (let i = 0; i < 4; i++) others.push(await open("127.0.0.2"));
     await sleep(300);
     expect(others.every((raw) => !raw.closed())).toBe(true);
     // The broker accepts on its own schedule: wait until it holds all 8 before the 9th comes.
-    await waitUntil("the broker to hold 8 connections", async () => (await brokerConnections(broker)) === 8, 5000);
+    let held = -1;
+    await waitUntil("the broker to hold 8 connections", async () => (held = await brokerConnections(broker)) === 8, 5000).catch((error: Error) => {
+      throw new Error(`${error.message} (it holds ${held}; closed: ${others.filter((raw) => raw.closed()).length} of the 4 from 127.0.0.2)`);
+    });
     await sleep(1100); // one line per second per kind
     const ninth = await open("127.0.0.3");
     await waitUntil(`the 9th socket to be closed (broker holds ${await brokerConnections(broker)})\n${logLines(broker, "connection.refused").join("\n")}`, () => ninth.closed(), 5000);

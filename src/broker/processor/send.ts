@@ -220,14 +220,10 @@ async function sendBatch(
   }
   if (!first || !last) return newResponse(request, ResponseCode.MESSAGE_ILLEGAL, "the batch is empty");
   broker.metrics?.recordSend(header.topic, messages.length, messages.reduce((bytes, item) => bytes + item.body.length, 0));
-  let code: number = ResponseCode.SUCCESS;
-  if (broker.config.store.flush === "sync" && waitStoreMsgOk) {
-    // One flush covers the whole batch: wait for a put of nothing past the last record.
-    const flushed = await broker.store.waitFlushedTo(last.physicalOffset + last.size);
-    if (!flushed) code = ResponseCode.FLUSH_DISK_TIMEOUT;
-  }
-  if (waitStoreMsgOk) code = await broker.repl.sendCode(last.physicalOffset + last.size, code);
-  return sendResponse(request, code, ids.join(","), queueId, first.queueOffset);
+  const msgIds = ids.join(",");
+  if (!waitStoreMsgOk) return sendResponse(request, ResponseCode.SUCCESS, msgIds, queueId, first.queueOffset);
+  // One flush (and one slave confirmation) covers the whole batch: the bytes below its last record.
+  return answerOnceStored(broker, request, last.physicalOffset + last.size, msgIds, queueId, first.queueOffset);
 }
 
 /** Each connection's peer address in stored form, made on its first send (a peer's address does not change). */

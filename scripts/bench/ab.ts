@@ -24,7 +24,8 @@ import { createTopic, masterAddress } from "./lib/remoting.ts";
 import { bolide } from "./targets/bolide.ts";
 import type { Running } from "./targets/types.ts";
 import * as W from "./workloads/definitions.ts";
-import type { LatencyResult, ProduceResult, ReadResult, WorkerSpec } from "./workloads/worker.ts";
+import { runWorker } from "./workloads/run_worker.ts";
+import type { LatencyResult, ProduceResult, ReadResult } from "./workloads/worker.ts";
 
 const { values } = parseArgs({
   options: {
@@ -45,14 +46,8 @@ const flush = values.flush === "sync" ? "sync" : "async";
 const passes = Number(values.passes);
 const messages = Number(values.messages);
 const bodyBytes = 1024;
-const workerPath = join(import.meta.dir, "workloads/worker.ts");
-
-async function worker<T>(spec: WorkerSpec): Promise<T> {
-  const child = Bun.spawn([process.execPath, workerPath, JSON.stringify(spec)], { stdout: "pipe", stderr: "inherit" });
-  const result = JSON.parse((await new Response(child.stdout).text()).trim() || "{}") as T & { error?: string };
-  if (result.error) throw new Error(result.error);
-  return result;
-}
+/** Longest a workload client may run: a 200k fill takes seconds, a stalled broker should not hang the A/B. */
+const workerTimeoutMs = 600_000;
 
 /** CPU seconds (user + system) of `pid` so far. */
 function cpuSecondsOf(pid: number): number {
@@ -73,6 +68,15 @@ interface Side {
 
 function note(side: Side, name: string, value: number): void {
   (side.figures[name] ??= []).push(value);
+}
+
+/** --messages acknowledged on `topic`: 2 client processes × 128 in flight, as the suite's workload (a). Returns the count acknowledged. */
+async function produce(side: Side, topic: string): Promise<number> {
+  const results = await Promise.all([0, 1].map((w) => runWorker<ProduceResult>({
+    mode: "produce", client: "remoting", endpoint: side.running.endpoint, topic, queues: W.queues, bytes: bodyBytes,
+    seconds: 600, messages: messages / 2, senders: 1, inflight: W.produce.inflight, keys: false, worker: w,
+  }, workerTimeoutMs)));
+  return results.reduce((sum, r) => sum + r.acked, 0);
 }
 
 const median = (list: number[]): number => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]!;
@@ -101,10 +105,7 @@ try {
   if (workload === "consume") {
     for (const side of sides) {
       await createTopic(side.client, side.broker, "AbConsume", W.queues);
-      await Promise.all([0, 1].map((w) => worker<ProduceResult>({
-        mode: "produce", client: "remoting", endpoint: side.running.endpoint, topic: "AbConsume", queues: W.queues, bytes: bodyBytes,
-        seconds: 600, messages: messages / 2, senders: 1, inflight: W.produce.inflight, keys: false, worker: w,
-      })));
+      await produce(side, "AbConsume");
     }
   }
 
@@ -117,23 +118,19 @@ try {
       if (workload === "produce") {
         const topic = `AbProduce${pass}`;
         await createTopic(side.client, side.broker, topic, W.queues);
-        const results = await Promise.all([0, 1].map((w) => worker<ProduceResult>({
-          mode: "produce", client: "remoting", endpoint: side.running.endpoint, topic, queues: W.queues, bytes: bodyBytes,
-          seconds: 600, messages: messages / 2, senders: 1, inflight: W.produce.inflight, keys: false, worker: w,
-        })));
-        const acked = results.reduce((sum, r) => sum + r.acked, 0);
+        const acked = await produce(side, topic);
         note(side, "msg/s", Math.round(acked / ((performance.now() - started) / 1000)));
         note(side, "broker µs/msg", Math.round(((cpuSecondsOf(pid) - cpuBefore) / acked) * 1e7) / 10);
       } else if (workload === "consume") {
-        const r = await worker<ReadResult>({ mode: "read", client: "remoting", endpoint: side.running.endpoint, topic: "AbConsume", queues: W.queues, expected: messages, seconds: 120 });
+        const r = await runWorker<ReadResult>({ mode: "read", client: "remoting", endpoint: side.running.endpoint, topic: "AbConsume", queues: W.queues, expected: messages, seconds: 120 }, workerTimeoutMs);
         note(side, "msg/s", Math.round(r.read / r.elapsedSec));
         note(side, "broker µs/msg", Math.round(((cpuSecondsOf(pid) - cpuBefore) / r.read) * 1e7) / 10);
       } else {
         const topic = `AbLatency${pass}`;
         await createTopic(side.client, side.broker, topic, W.queues);
-        const r = await worker<LatencyResult>({
+        const r = await runWorker<LatencyResult>({
           mode: "latency", client: "remoting", endpoint: side.running.endpoint, topic, queues: W.queues, bytes: bodyBytes, rate: Number(values.rate), seconds: Number(values.seconds),
-        });
+        }, workerTimeoutMs);
         note(side, "p50 ms", r.p50Ms);
         note(side, "p99 ms", r.p99Ms);
         note(side, "p99.9 ms", r.p999Ms);

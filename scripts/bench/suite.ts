@@ -18,13 +18,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
-import { installSignalHandlers, killAll, processTree, rssBytes, run, track, lastLine } from "./lib/proc.ts";
+import { installSignalHandlers, killAll, processTree, rssBytes, run, lastLine } from "./lib/proc.ts";
 import { kafkaProducerPerformance, rocketmqJavaProducer } from "./workloads/java_producer.ts";
 import { RetentionSkip, retentionRun, type ProduceFigures } from "./workloads/retention.ts";
 import { allTargets } from "./targets/index.ts";
 import type { Running, Target } from "./targets/types.ts";
 import * as W from "./workloads/definitions.ts";
 import type { LatencyResult, ProduceResult, ReadResult, WorkerSpec } from "./workloads/worker.ts";
+import { runWorker } from "./workloads/run_worker.ts";
 
 const root = join(import.meta.dir, "../..");
 const { values } = parseArgs({
@@ -117,26 +118,6 @@ function recordError(targetId: string, what: string, error: unknown): void {
 }
 
 // ---- running workers -----------------------------------------------------------------------
-async function worker<T>(spec: WorkerSpec, timeoutMs: number): Promise<T> {
-  const child = track(
-    Bun.spawn([process.execPath, join(import.meta.dir, "workloads/worker.ts"), JSON.stringify(spec)], {
-      cwd: import.meta.dir, stdout: "pipe", stderr: "pipe", stdin: "ignore",
-    }),
-  );
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [out, err] = await Promise.all([new Response(child.stdout as ReadableStream).text(), new Response(child.stderr as ReadableStream).text()]);
-  await child.exited;
-  clearTimeout(timer);
-  const line = out.trim().split("\n").pop() ?? "";
-  let parsed: (T & { error?: string }) | null = null;
-  try {
-    parsed = JSON.parse(line) as T & { error?: string };
-  } catch {}
-  if (!parsed) throw new Error(child.signalCode === "SIGKILL" ? `worker timed out after ${timeoutMs} ms` : `worker failed: ${lastLine(err || out)}`);
-  if (parsed.error && !("acked" in parsed)) throw new Error(parsed.error);
-  return parsed;
-}
-
 /** Samples the broker's RSS every 200 ms while `work` runs; returns its result and the peak. */
 async function withRss<T>(running: Running, work: Promise<T>): Promise<{ result: T; peakBytes: number }> {
   let peak = 0;
@@ -178,7 +159,7 @@ async function produceRun(target: Target, running: Running, topic: string, proce
     seconds, messages: messages > 0 ? Math.ceil(messages / processes) : 0, senders, inflight, keys, worker,
   }));
   const timeoutMs = messages > 0 ? 900_000 : seconds * 1000 * 4 + 60_000;
-  const { result, peakBytes } = await withRss(running, Promise.all(specs.map((spec) => worker<ProduceResult>(spec, timeoutMs))));
+  const { result, peakBytes } = await withRss(running, Promise.all(specs.map((spec) => runWorker<ProduceResult>(spec, timeoutMs))));
   const acked = result.reduce((sum, r) => sum + r.acked, 0);
   const failed = result.reduce((sum, r) => sum + r.failed, 0);
   const elapsedSec = Math.max(...result.map((r) => r.elapsedSec));
@@ -236,7 +217,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
         mode: "produce", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes,
         seconds: mode.warmupSeconds, messages: 0, senders: 1, inflight: W.produce.inflight, keys: false, worker,
       }));
-      await Promise.all(specs.map((spec) => worker<ProduceResult>(spec, mode.warmupSeconds * 4000 + 60_000)));
+      await Promise.all(specs.map((spec) => runWorker<ProduceResult>(spec, mode.warmupSeconds * 4000 + 60_000)));
     });
 
     // (a) produce throughput, many in flight, several client processes
@@ -268,7 +249,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       for (const rate of mode.latencyRates) {
         await step(`latency at ${rate / 1000}k msg/s`, async () => {
           const topic = await prepareTopic(target, running!);
-          const r = await worker<LatencyResult>(
+          const r = await runWorker<LatencyResult>(
             { mode: "latency", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes, rate, seconds: mode.latencySeconds },
             (mode.latencySeconds + 90) * 1000,
           );
@@ -290,7 +271,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
         progress(`${tag}: consume a ${mode.backlog.toLocaleString("en")}-message backlog (reading)`);
         const { result: r, peakBytes } = await withRss(
           running!,
-          worker<ReadResult>({ mode: "read", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, expected: fill.acked, seconds: 600 }, 660_000),
+          runWorker<ReadResult>({ mode: "read", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, expected: fill.acked, seconds: 600 }, 660_000),
         );
         peakRss = Math.max(peakRss, peakBytes);
         if (r.read < fill.acked) throw new Error(`read ${r.read} of ${fill.acked} messages`);

@@ -12,7 +12,6 @@
 // broker's RSS is sampled. At the end: lost = acknowledged − consumed must be 0, the broker must
 // still answer and exit 0 on SIGTERM. Prints one JSON summary line; exit code 1 on failure.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,6 +23,7 @@ import { newRequest, type RemotingCommand } from "../src/net/remoting_command.ts
 import { RequestCode } from "../src/net/request_code.ts";
 import { ResponseCode } from "../src/net/response_code.ts";
 import { RemotingClient } from "../src/net/tcp_client.ts";
+import { freePort } from "./lib/ports.ts";
 
 const root = join(import.meta.dir, "..");
 const { values: flags } = parseArgs({
@@ -61,17 +61,6 @@ if (fdLimit < fdsNeeded && !process.env.SOAK_REEXEC) {
 }
 if (fdLimit < fdsNeeded) console.error(`soak: warning: ulimit -n is ${fdLimit}, fewer than the ${fdsNeeded} descriptors ${connections} connections need`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ------------------------------------------------------------------------------ the broker

@@ -71,7 +71,9 @@ trap 'exit 130' INT TERM
 port_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Prints "<namesrvPort> <brokerPort>" such that namesrvPort and brokerPort-2..brokerPort+1
-# are free (real RocketMQ also binds brokerPort-2 and brokerPort+1).
+# are free (real RocketMQ also binds brokerPort-2 and brokerPort+1). Picked below the kernel's
+# ephemeral range, as scripts/lib/ports.ts does: a port from that range can become the source
+# port of any outgoing connection before the broker listens on it.
 free_ports() {
   python3 - <<'EOF'
 import random, socket
@@ -83,10 +85,15 @@ def free(p):
         return False
     finally:
         s.close()
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+low = low if low > 12000 else 32768
 for _ in range(500):
-    ns = random.randrange(20000, 40000)
-    br = random.randrange(40002, 60000)
-    if free(ns) and all(free(p) for p in range(br - 2, br + 2)):
+    ns = random.randrange(10000, low)
+    br = random.randrange(10002, low - 2)
+    if abs(ns - br) > 2 and free(ns) and all(free(p) for p in range(br - 2, br + 2)):
         print(ns, br); break
 else:
     raise SystemExit("no free ports found")

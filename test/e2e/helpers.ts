@@ -11,10 +11,11 @@
 //                    RocketMQ through scripts/peer/rocketmq.sh, to validate the tests themselves.
 //   E2E_KEEP_TMP=1   keep temporary folders (data dirs, broker logs) for inspection.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "../../scripts/lib/ports.ts";
 
 export const repoRoot = join(import.meta.dir, "..", "..");
 export const binaryPath = process.env.BOLIDE_BIN ?? join(repoRoot, "dist", "bolide");
@@ -66,58 +67,12 @@ process.on("exit", cleanupAll);
 // ---------------------------------------------------------------------------------------------
 // Ports and folders
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (bound to port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error("freePort: no port"));
-        return;
-      }
-      const port = address.port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** True when `port` can be bound on 127.0.0.1 right now. */
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (port <= 0 || port > 65535) {
-      resolve(false);
-      return;
-    }
-    const server = createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
-}
+/** Free ports: see scripts/lib/ports.ts (below the ephemeral range, never handed out twice). */
+export { freePort };
 
 /** A free port p whose neighbours p-2..p+1 are free too (RocketMQ's broker also binds p-2 and p+1). */
-export async function freePortWithNeighbours(avoid: number[] = []): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await freePort();
-    const around = [port - 2, port - 1, port + 1];
-    if (around.some((p) => avoid.includes(p)) || avoid.includes(port)) continue;
-    const free = await Promise.all(around.map(portFree));
-    if (free.every(Boolean)) return port;
-  }
-  throw new Error("freePortWithNeighbours: no luck after 50 attempts");
-}
-
-/** A free port that is none of `avoid`. */
-export async function freePortAvoiding(avoid: number[]): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await freePort();
-    if (!avoid.includes(port)) return port;
-  }
-  throw new Error("freePortAvoiding: no luck after 50 attempts");
+export async function freePortWithNeighbours(avoid: readonly number[] = []): Promise<number> {
+  return (await freePort(4, avoid)) + 2;
 }
 
 /** A new empty folder under the OS temp dir, removed when the process exits. */
@@ -223,7 +178,7 @@ export async function startBinary(opts: BrokerOptions = {}): Promise<Broker> {
   const brokerPort = opts.brokerPort ?? (await freePortWithNeighbours([namesrvPort]));
   // Apart from the other two (and the broker's port-2 HA/VIP neighbours): a port just released
   // can come back from the next freePort() while neither of them is listening yet.
-  const httpPort = await freePortAvoiding([namesrvPort, brokerPort - 2, brokerPort - 1, brokerPort, brokerPort + 1]);
+  const httpPort = await freePort(1, [namesrvPort, brokerPort - 2, brokerPort - 1, brokerPort, brokerPort + 1]);
   const role = opts.role ?? "all";
   const args = [
     "--role", role,

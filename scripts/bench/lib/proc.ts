@@ -2,7 +2,7 @@
 // also on Ctrl-C / SIGTERM. Plus the small helpers targets need (port waits, RSS, commands).
 import type { Subprocess } from "bun";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 
 const live = new Set<Subprocess>();
 const pidFiles = new Set<() => void>();
@@ -69,50 +69,8 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
-/** Whether `port` on 127.0.0.1 can be listened on now. */
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-/** Lowest port freePort hands out. */
-const freePortMin = 10_000;
-
-/**
- * The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range), where connect()
- * takes its source ports from; 32768 where it cannot be read.
- */
-function ephemeralPortMin(): number {
-  try {
-    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > freePortMin + 1000 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * A TCP port free on 127.0.0.1 now, picked at random so that a suite run does not collide with
- * another one on the same machine (CI's smoke run beside a developer's benchmark), and below the
- * kernel's ephemeral range: a port from that range (the kernel's pick for listen(0), as this once
- * was) can be taken as the source port of any outgoing connection between the pick and the
- * broker's listen — in a CI smoke run bolide-sync failed to start with "Failed to listen at
- * 127.0.0.1" that way. `span` ports from the one returned are checked free too (Bolide's broker
- * also takes the next one, for HA), and none of them is in `avoid` (ports picked a moment ago,
- * closed again, so free in the kernel's eyes).
- */
-export async function freePort(span = 1, avoid: readonly number[] = []): Promise<number> {
-  const max = ephemeralPortMin() - span;
-  for (;;) {
-    const port = freePortMin + Math.floor(Math.random() * (max - freePortMin));
-    let free = true;
-    for (let next = port; next < port + span && free; next++) free = !avoid.includes(next) && (await canListen(next));
-    if (free) return port;
-  }
-}
+/** Free ports (below the ephemeral range, never handed out twice): scripts/lib/ports.ts. */
+export { freePort } from "../../lib/ports.ts";
 
 export async function waitPort(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -2,11 +2,14 @@
 // writes bench/results/<date>-<mode>.{json,md,svg}.
 //
 //   npm run bench -- [--smoke|--quick|--full] [--size 1024] [--seconds N] [--reps N] [--backlog N]
-//                    [--retention|--no-retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null] [--out DIR]
+//                    [--retention|--no-retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null]
+//                    [--workloads produce,producers,latency,consume,java] [--out DIR]
 //
 // --smoke: CI's seconds-long check that the suite runs (see smoke.ts); --retention: also run
 // workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs);
-// --no-retention: leave it out of --full.
+// --no-retention: leave it out of --full. --workloads: only these (default all of them; cold start
+// and idle RSS are always measured): produce (a), consume (b), latency (c), producers (f, 1/16/64
+// producers with and without keys), java (e, the brokers' own Java producer tools).
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -28,6 +31,7 @@ import type { LatencyResult, ProduceResult, ReadResult, WorkerSpec } from "./wor
 import { runWorker } from "./workloads/run_worker.ts";
 
 const root = join(import.meta.dir, "../..");
+const workloadNames = ["produce", "producers", "latency", "consume", "java"] as const;
 const { values } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     retention: { type: "boolean", default: false },
     "no-retention": { type: "boolean", default: false },
     targets: { type: "string", default: "bolide,rocketmq,kafka,rabbitmq,nats,redis,null" },
+    workloads: { type: "string", default: workloadNames.join(",") },
     out: { type: "string", default: join(root, "bench/results") },
     help: { type: "boolean", default: false },
   },
@@ -58,6 +63,11 @@ const mode: W.Mode = {
   ...(values.retention ? { retention: true } : {}),
   ...(values["no-retention"] ? { retention: false } : {}),
 };
+const workloads = new Set(values.workloads.split(",").map((name) => name.trim()).filter(Boolean));
+for (const name of workloads) {
+  if (!(workloadNames as readonly string[]).includes(name)) throw new Error(`--workloads: unknown workload "${name}" (known: ${workloadNames.join(", ")})`);
+}
+const runs = (name: (typeof workloadNames)[number]): boolean => workloads.has(name);
 const bodyBytes = Number(values.size);
 if (!(bodyBytes >= 8 && bodyBytes <= 4 * 1024 * 1024)) throw new Error(`--size must be 8 .. 4194304 bytes, got ${values.size}`);
 const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
@@ -221,7 +231,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     });
 
     // (a) produce throughput, many in flight, several client processes
-    await step(`produce ${W.produce.processes}×${W.produce.inflight} in flight`, async () => {
+    if (runs("produce")) await step(`produce ${W.produce.processes}×${W.produce.inflight} in flight`, async () => {
       const topic = await prepareTopic(target, running!);
       const r = await produceRun(target, running!, topic, W.produce.processes, 1, W.produce.inflight, false, 0);
       record(id, "produce.msgPerSec", r.msgPerSec);
@@ -231,7 +241,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     });
 
     // (f) 1, 16, 64 producers, with and without keys
-    for (const producers of mode.producerCounts) {
+    for (const producers of runs("producers") ? mode.producerCounts : []) {
       for (const keys of [false, true]) {
         await step(`${producers} producer${producers > 1 ? "s" : ""}${keys ? " with keys" : ""}`, async () => {
           const topic = await prepareTopic(target, running!);
@@ -244,44 +254,42 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       }
     }
 
-    if (!target.nullBroker) {
-      // (c) end-to-end latency at fixed rates, from the scheduled send time
-      for (const rate of mode.latencyRates) {
-        await step(`latency at ${rate / 1000}k msg/s`, async () => {
-          const topic = await prepareTopic(target, running!);
-          const r = await runWorker<LatencyResult>(
-            { mode: "latency", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes, rate, seconds: mode.latencySeconds },
-            (mode.latencySeconds + 90) * 1000,
-          );
-          if (r.received === 0) throw new Error(`none of ${r.sent} messages arrived (${r.sendErrors} send errors)`);
-          const k = `latency${rate / 1000}k`;
-          record(id, `${k}.p50Ms`, r.p50Ms);
-          record(id, `${k}.p99Ms`, r.p99Ms);
-          record(id, `${k}.p999Ms`, r.p999Ms);
-          record(id, `${k}.missingPct`, round3((r.missing / r.sent) * 100));
-          record(id, `${k}.clientCpuPct`, Math.round((r.cpuSec / (mode.latencySeconds + 0.3)) * 100));
-        });
-      }
-
-      // (b) consume a backlog
-      await step(`consume a ${mode.backlog.toLocaleString("en")}-message backlog (filling)`, async () => {
+    // (c) end-to-end latency at fixed rates, from the scheduled send time
+    for (const rate of runs("latency") ? mode.latencyRates : []) {
+      await step(`latency at ${rate / 1000}k msg/s`, async () => {
         const topic = await prepareTopic(target, running!);
-        const fill = await produceRun(target, running!, topic, W.consume.fillProcesses, 1, W.consume.fillInflight, false, mode.backlog);
-        peakRss = Math.max(peakRss, fill.peakRss);
-        progress(`${tag}: consume a ${mode.backlog.toLocaleString("en")}-message backlog (reading)`);
-        const { result: r, peakBytes } = await withRss(
-          running!,
-          runWorker<ReadResult>({ mode: "read", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, expected: fill.acked, seconds: 600 }, 660_000),
+        const r = await runWorker<LatencyResult>(
+          { mode: "latency", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, bytes: bodyBytes, rate, seconds: mode.latencySeconds },
+          (mode.latencySeconds + 90) * 1000,
         );
-        peakRss = Math.max(peakRss, peakBytes);
-        if (r.read < fill.acked) throw new Error(`read ${r.read} of ${fill.acked} messages`);
-        record(id, "consume.msgPerSec", Math.round(r.read / r.elapsedSec));
-        record(id, "consume.clientCpuPct", Math.round((r.cpuSec / r.elapsedSec) * 100));
+        if (r.received === 0) throw new Error(`none of ${r.sent} messages arrived (${r.sendErrors} send errors)`);
+        const k = `latency${rate / 1000}k`;
+        record(id, `${k}.p50Ms`, r.p50Ms);
+        record(id, `${k}.p99Ms`, r.p99Ms);
+        record(id, `${k}.p999Ms`, r.p999Ms);
+        record(id, `${k}.missingPct`, round3((r.missing / r.sent) * 100));
+        record(id, `${k}.clientCpuPct`, Math.round((r.cpuSec / (mode.latencySeconds + 0.3)) * 100));
       });
     }
 
+    // (b) consume a backlog
+    if (runs("consume")) await step(`consume a ${mode.backlog.toLocaleString("en")}-message backlog (filling)`, async () => {
+      const topic = await prepareTopic(target, running!);
+      const fill = await produceRun(target, running!, topic, W.consume.fillProcesses, 1, W.consume.fillInflight, false, mode.backlog);
+      peakRss = Math.max(peakRss, fill.peakRss);
+      progress(`${tag}: consume a ${mode.backlog.toLocaleString("en")}-message backlog (reading)`);
+      const { result: r, peakBytes } = await withRss(
+        running!,
+        runWorker<ReadResult>({ mode: "read", client: target.client, endpoint: running!.endpoint, topic, queues: W.queues, expected: fill.acked, seconds: 600 }, 660_000),
+      );
+      peakRss = Math.max(peakRss, peakBytes);
+      if (r.read < fill.acked) throw new Error(`read ${r.read} of ${fill.acked} messages`);
+      record(id, "consume.msgPerSec", Math.round(r.read / r.elapsedSec));
+      record(id, "consume.clientCpuPct", Math.round((r.cpuSec / r.elapsedSec) * 100));
+    });
+
     // (e) the broker's own Java producer benchmark (RocketMQ's producer loop; Kafka's perf test)
-    if (mode.javaProducer && (target.rocketmqProtocol || target.id === "kafka")) {
+    if (mode.javaProducer && runs("java") && (target.rocketmqProtocol || target.id === "kafka")) {
       const label = target.id === "kafka" ? "kafka-producer-perf-test" : `Java DefaultMQProducer benchmark, ${W.javaProducer.threads} threads`;
       await step(label, async () => {
         const topic = await prepareTopic(target, running!);

@@ -133,13 +133,24 @@ export function markdown(r: BenchResults): string {
     lines.push("Ratios Bolide / Apache RocketMQ, same flush mode, same run (throughput: > 1 = Bolide faster; latency, start, RSS: < 1 = Bolide better):", "");
     table(["metric", ...pairs.map(([a, b]) => `${a} / ${b}`)], ratioRows);
   }
-  const nullProduce = get("null", "produce.msgPerSec");
-  if (nullProduce) {
-    lines.push(`Client ceiling (null broker, acks without storing): ${fmt(nullProduce.median)} msg/s with 2 × 128 in flight; ` +
-      ok.filter((t) => t.client.startsWith("raw remoting") && t.id !== "null").map((t) => {
-        const v = get(t.id, "produce.msgPerSec");
-        return v ? `${t.id} reaches ${Math.round((v.median / nullProduce.median) * 100)} %` : "";
-      }).filter(Boolean).join(", ") + ".", "");
+  const ceilings: string[] = [];
+  const remotingTargets = ok.filter((t) => t.client.startsWith("raw remoting") && t.id !== "null");
+  for (const [label, metric] of [["produce (2 × 128 in flight)", "produce.msgPerSec"], ["consume", "consume.msgPerSec"]] as const) {
+    const ceiling = get("null", metric);
+    if (!ceiling) continue;
+    const shares = remotingTargets.map((t) => {
+      const v = get(t.id, metric);
+      return v ? `${t.id} reaches ${Math.round((v.median / ceiling.median) * 100)} %` : "";
+    }).filter(Boolean);
+    ceilings.push(`${label} ${fmt(ceiling.median)} msg/s${shares.length > 0 ? ` (${shares.join(", ")})` : ""}`);
+  }
+  for (const rate of [1000, 5000, 20_000]) {
+    const p99 = get("null", `latency${rate / 1000}k.p99Ms`);
+    if (p99) ceilings.push(`e2e p99 at ${rate / 1000}k msg/s ${fmt(p99.median)} ms`);
+  }
+  if (ceilings.length > 0) {
+    lines.push(`Client ceiling (null broker: acknowledges sends without storing, answers pulls with records made up from what was sent, ` +
+      `relays each send to a waiting live pull): ${ceilings.join("; ")}.`, "");
   }
   const retention = r.settings.workloads?.retention;
   if (r.settings.retention && retention) {

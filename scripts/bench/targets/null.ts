@@ -1,4 +1,4 @@
-// The null broker (null_broker.ts): acknowledges every frame without storing; the client's ceiling.
+// The null broker (null_broker.ts): stores nothing; what the client and the machine can drive.
 import { join } from "node:path";
 import { freePort, track, waitPort } from "../lib/proc.ts";
 import type { Running, Target } from "./types.ts";
@@ -6,13 +6,12 @@ import type { Running, Target } from "./types.ts";
 export const nullTarget: Target = {
   id: "null",
   family: "null",
-  broker: "null broker (Bun TCP server, acks every frame, stores nothing)",
+  broker: "null broker (Bun TCP server: acks sends, stores nothing, relays live pulls)",
   durability: "none",
   client: "remoting",
   clientLabel: "raw remoting client (Bun)",
   rocketmqProtocol: false,
   retention: { skip: "the null broker stores nothing" },
-  nullBroker: true,
   async install() {
     return null;
   },

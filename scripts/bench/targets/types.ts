@@ -30,8 +30,6 @@ export interface Target {
   clientLabel: string;
   /** Speaks RocketMQ remoting: also run the Java DefaultMQProducer benchmark (workload e). */
   rocketmqProtocol: boolean;
-  /** The null broker: produce workloads only (it stores nothing to read back). */
-  nullBroker?: boolean;
   /**
    * Workload (g): the broker takes RetentionSettings (start's second argument) and keeps its
    * commit log in `commitLogDir(dataDir)` as files named by their first offset, or a reason why

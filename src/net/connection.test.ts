@@ -23,6 +23,14 @@ function answer(opaque: number, bodyBytes: number): RemotingCommand {
   };
 }
 
+/** An answer whose body has `headroom` free bytes in front of it, as pull answers are built (pooled). */
+function answerWithHeadroom(opaque: number, bodyBytes: number, headroom = 128): RemotingCommand {
+  const command = answer(opaque, 0);
+  command.body = new Uint8Array(new ArrayBuffer(headroom + bodyBytes), headroom, bodyBytes).fill(opaque & 0xff);
+  command.bodyHeadroom = headroom;
+  return command;
+}
+
 function joined(parts: Uint8Array[]): number[] {
   return parts.flatMap((part) => Array.from(part));
 }
@@ -55,20 +63,23 @@ describe("Connection writes", () => {
     expect(joined(socket.writes)).toEqual(joined(commands.map(encodeFrame)));
   });
 
-  test("releaseWritten gets each frame once no byte of it is needed: after its last byte is written, or once copied into a batch", async () => {
+  test("releaseWritten gets each frame built in its body's buffer once no byte of it is needed: after its last byte is written, or once copied into a batch; other frames never", async () => {
     const socket = new RecordingSocket(1000);
     const released: Uint8Array[] = [];
     const connection = new Connection(socket, {
       frameBytesMax: frameBytesMaxDefault, sendBytesMax: 1 << 24, onRequest: () => null,
       releaseWritten: (frame) => released.push(frame),
     });
-    const big = answer(1, 30_000);
-    connection.send(answer(2, 10));
-    connection.send(answer(3, 10));
+    const big = answerWithHeadroom(1, 30_000);
+    const small = [answerWithHeadroom(2, 10), answerWithHeadroom(3, 10)];
+    connection.send(small[0]!);
+    connection.send(answer(4, 10)); // an ack-like frame of its own: not the pool's business
+    connection.send(small[1]!);
     connection.send(big);
     await Promise.resolve();
-    // The two small frames were copied into one batch (released), whose write was cut short.
+    // The three small frames were copied into one batch (the two in body buffers released), whose write was cut short.
     expect(released.length).toBe(2);
+    expect(released.map((frame) => frame.buffer)).toEqual(small.map((command) => command.body!.buffer));
     for (let i = 0; i < 100 && connection.queuedSendBytes > 0; i++) {
       const before = released.length;
       connection.flush(true);
@@ -76,7 +87,8 @@ describe("Connection writes", () => {
     }
     expect(connection.queuedSendBytes).toBe(0);
     expect(released.length).toBe(3);
-    expect(released[2]!.length).toBeLessThan(encodeFrame(big).length); // the rest of it, a view of the same buffer
+    expect(released[2]!.buffer).toBe(big.body!.buffer);
+    expect(released[2]!.length).toBeLessThan(encodeFrame(answerWithHeadroom(1, 30_000)).length); // the rest of it, a view of the same buffer
   });
 });
 

@@ -83,24 +83,46 @@ function drain(socket: Socket<Conn>): void {
   if (written < bytes.length) conn.unsent.push(bytes.subarray(written));
 }
 
-/** The answer to a pull at `offset`: up to `maxMessages` records, or PULL_NOT_FOUND. */
-function pullAnswer(request: RemotingCommand, queue: Queue, offset: number, maxMessages: number): Uint8Array {
+/** Records of zero bodies of one size, back to back: the template answers are cut from. */
+const templates = new Map<number, Uint8Array>();
+function template(bodyBytes: number, count: number): Uint8Array {
+  const recordBytes = recordHeadBytes + bodyBytes;
+  let block = templates.get(bodyBytes);
+  if (block === undefined || block.length < count * recordBytes) {
+    block = new Uint8Array(Math.max(count, 32) * recordBytes);
+    const view = new DataView(block.buffer);
+    for (let at = 0; at < block.length; at += recordBytes) {
+      view.setInt32(at, recordBytes);
+      view.setInt32(at + recordBodyLengthAt, bodyBytes);
+    }
+    templates.set(bodyBytes, block);
+  }
+  return block.subarray(0, count * recordBytes);
+}
+
+/**
+ * The answer to a pull at `offset`: up to `maxMessages` records, or PULL_NOT_FOUND. A live pull's
+ * records carry the kept body heads; a backlog read's are all zero bodies (nobody looks at them).
+ */
+function pullAnswer(request: RemotingCommand, queue: Queue, offset: number, maxMessages: number, live: boolean): Uint8Array {
   const count = Math.max(0, Math.min(maxMessages, queue.sent - offset));
   const fields = { nextBeginOffset: String(offset + count), minOffset: "0", maxOffset: String(queue.sent), suggestWhichBrokerId: "0" };
   if (count === 0) return encodeFrame(newResponse(request, ResponseCode.PULL_NOT_FOUND, null, fields));
   const bodyBytes = queue.lastBodyBytes;
-  const recordBytes = recordHeadBytes + bodyBytes;
-  const body = new Uint8Array(count * recordBytes);
-  const view = new DataView(body.buffer);
-  const keptFrom = queue.sent - headsMax;
-  for (let i = 0; i < count; i++) {
-    const at = i * recordBytes;
-    view.setInt32(at, recordBytes);
-    view.setInt32(at + recordBodyLengthAt, bodyBytes);
-    const o = offset + i;
-    if (o < keptFrom) continue;
-    const from = (o % headsMax) * bodyHeadBytes;
-    body.set(queue.heads.subarray(from, from + Math.min(bodyHeadBytes, bodyBytes)), at + recordHeadBytes);
+  const body = template(bodyBytes, count);
+  if (live) {
+    const recordBytes = recordHeadBytes + bodyBytes;
+    const headBytes = Math.min(bodyHeadBytes, bodyBytes);
+    const frame = encodeFrame(newResponse(request, ResponseCode.SUCCESS, null, fields, body));
+    const bodyAt = frame.length - body.length;
+    const keptFrom = queue.sent - headsMax;
+    for (let i = 0; i < count; i++) {
+      const o = offset + i;
+      if (o < keptFrom) continue;
+      const from = (o % headsMax) * bodyHeadBytes;
+      frame.set(queue.heads.subarray(from, from + headBytes), bodyAt + i * recordBytes + recordHeadBytes);
+    }
+    return frame;
   }
   return encodeFrame(newResponse(request, ResponseCode.SUCCESS, null, fields, body));
 }
@@ -118,7 +140,7 @@ function onSend(request: RemotingCommand): void {
   if (held !== null) {
     queue.held = null;
     clearTimeout(held.timer);
-    write(held.socket, pullAnswer(held.request, queue, held.offset, held.maxMessages));
+    write(held.socket, pullAnswer(held.request, queue, held.offset, held.maxMessages, true));
   }
 }
 
@@ -129,20 +151,20 @@ function onPull(socket: Socket<Conn>, request: RemotingCommand): void {
   const maxMessages = Number(fields["maxMsgNums"] ?? 32);
   const live = (Number(fields["sysFlag"] ?? 0) & pullSysFlagSuspend) !== 0;
   if (offset < queue.sent || !live) {
-    write(socket, pullAnswer(request, queue, offset, maxMessages));
+    write(socket, pullAnswer(request, queue, offset, maxMessages, live));
     return;
   }
   const earlier = queue.held;
   if (earlier !== null) {
     clearTimeout(earlier.timer);
-    write(earlier.socket, pullAnswer(earlier.request, queue, earlier.offset, 0));
+    write(earlier.socket, pullAnswer(earlier.request, queue, earlier.offset, 0, true));
   }
   const held: HeldPull = {
     socket, request, offset, maxMessages,
     timer: setTimeout(() => {
       if (queue.held !== held) return;
       queue.held = null;
-      write(socket, pullAnswer(request, queue, offset, 0));
+      write(socket, pullAnswer(request, queue, offset, 0, true));
     }, Number(fields["suspendTimeoutMillis"] ?? 1000)),
   };
   queue.held = held;

@@ -80,27 +80,9 @@ function fallocateFunction(): Fallocate | null {
   return fallocateCached;
 }
 
-type PunchHole = (fd: number, length: number) => number;
-let punchHoleCached: PunchHole | null | undefined;
 /** fallocate(2) mode bits (linux/falloc.h). */
 const fallocKeepSize = 0x01;
 const fallocPunchHole = 0x02;
-
-/** fallocate(fd, PUNCH_HOLE | KEEP_SIZE, 0, length) from libc (Linux only); null elsewhere. */
-function punchHoleFunction(): PunchHole | null {
-  if (punchHoleCached !== undefined) return punchHoleCached;
-  try {
-    if (process.platform !== "linux") throw new Error("not Linux");
-    const libc = dlopen("libc.so.6", { fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } });
-    punchHoleCached = (fd, length) => libc.symbols.fallocate(fd, fallocKeepSize | fallocPunchHole, 0, length);
-  } catch {
-    punchHoleCached = null;
-  }
-  return punchHoleCached;
-}
-
-type Madvise = (bytes: Uint8Array, advice: number) => number;
-let madviseCached: Madvise | null | undefined;
 /** madvise(2) advice values (asm-generic/mman-common.h). */
 const madviseNormal = 0;
 const madviseRandom = 1;
@@ -110,17 +92,32 @@ const madviseRandom = 1;
  */
 const adviceAlignBytes = 64 * 1024;
 
-/** madvise(2) over a view of a mapping, from libc (Linux only); null elsewhere. */
-function madviseFunction(): Madvise | null {
-  if (madviseCached !== undefined) return madviseCached;
+/** The Linux libc calls the disk mapper uses; each is a hint or has a fallback where it is missing. */
+interface LinuxCalls {
+  /** fallocate(fd, PUNCH_HOLE | KEEP_SIZE, 0, length). */
+  punchHole(fd: number, length: number): number;
+  /** madvise(2) over a view of a mapping. */
+  madvise(bytes: Uint8Array, advice: number): number;
+}
+let linuxCallsCached: LinuxCalls | null | undefined;
+
+/** libc.so.6, opened once (Linux only); null elsewhere or where it cannot be opened. */
+function linuxCalls(): LinuxCalls | null {
+  if (linuxCallsCached !== undefined) return linuxCallsCached;
   try {
     if (process.platform !== "linux") throw new Error("not Linux");
-    const libc = dlopen("libc.so.6", { madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } });
-    madviseCached = (bytes, advice) => libc.symbols.madvise(ptr(bytes), bytes.length, advice);
+    const libc = dlopen("libc.so.6", {
+      fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+      madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    });
+    linuxCallsCached = {
+      punchHole: (fd, length) => libc.symbols.fallocate(fd, fallocKeepSize | fallocPunchHole, 0, length),
+      madvise: (bytes, advice) => libc.symbols.madvise(ptr(bytes), bytes.length, advice),
+    };
   } catch {
-    madviseCached = null;
+    linuxCallsCached = null;
   }
-  return madviseCached;
+  return linuxCallsCached;
 }
 
 const errnoNames: Record<number, string> = { 28: "ENOSPC", 5: "EIO", 27: "EFBIG", 122: "EDQUOT" };
@@ -165,7 +162,7 @@ class DiskRegion implements MappedRegion {
     const start = from - (from % adviceAlignBytes);
     if (start >= this.bytes.length) return;
     // A hint: where it fails (EINVAL on an odd file system) the kernel's default stays.
-    madviseFunction()?.(this.bytes.subarray(start), pattern === "append" ? madviseRandom : madviseNormal);
+    linuxCalls()?.madvise(this.bytes.subarray(start), pattern === "append" ? madviseRandom : madviseNormal);
   }
 
   sync(): Promise<void> {
@@ -176,7 +173,7 @@ class DiskRegion implements MappedRegion {
 
   discard(): void {
     if (this.fd < 0) return;
-    punchHoleFunction()?.(this.fd, this.bytes.length); // -1 (EOPNOTSUPP…): freed at collection instead
+    linuxCalls()?.punchHole(this.fd, this.bytes.length); // -1 (EOPNOTSUPP…): freed at collection instead
   }
 
   close(): void {

@@ -197,9 +197,9 @@ async function answerOnceStored(broker: Broker, request: RemotingCommand, end: n
   return sendResponse(request, code, msgId, queueId, queueOffset);
 }
 
-async function sendBatch(
+function sendBatch(
   broker: Broker, request: RemotingCommand, header: SendHeader, queueId: number, sysFlag: number, bornHost: Uint8Array, body: Uint8Array, waitStoreMsgOk: boolean,
-): Promise<RemotingCommand> {
+): RemotingCommand | Promise<RemotingCommand> {
   const headerProperties = decodeProperties(header.properties);
   const messages = decodeBatch(body, headerProperties, broker.config.store.messageBodyBytesMax);
   if (headerProperties.has(Property.DELAY) || (sysFlag & 0xc) !== 0) {
@@ -210,9 +210,8 @@ async function sendBatch(
   let last: PutResult | null = null;
   for (const message of messages) {
     const props = decodeProperties(message.properties);
-    last = await broker.store.put(
+    last = broker.store.putNow(
       messageToStore(broker, header, queueId, sysFlag, bornHost, message.flag, message.body, message.properties, tagsCodeOf(props.get(Property.TAGS))),
-      false,
     );
     if (last.status !== PutStatus.OK) return putFailure(broker, request, last.status);
     first ??= last;

@@ -62,3 +62,8 @@ export async function freePort(span = 1, avoid: readonly number[] = []): Promise
   }
   throw new Error(`freePort: no ${span} free port(s) in a row below ${max + span} after ${attemptsMax} picks`);
 }
+
+/** A free port p with p-2 .. p+1 free too: RocketMQ's broker also binds p-2 (VIP channel) and p+1 (HA). */
+export async function freePortWithNeighbours(avoid: readonly number[] = []): Promise<number> {
+  return (await freePort(4, avoid)) + 2;
+}

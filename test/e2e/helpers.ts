@@ -15,7 +15,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "../../scripts/lib/ports.ts";
+import { freePort, freePortWithNeighbours } from "../../scripts/lib/ports.ts";
 
 export const repoRoot = join(import.meta.dir, "..", "..");
 export const binaryPath = process.env.BOLIDE_BIN ?? join(repoRoot, "dist", "bolide");
@@ -68,12 +68,8 @@ process.on("exit", cleanupAll);
 // Ports and folders
 
 /** Free ports: see scripts/lib/ports.ts (below the ephemeral range, never handed out twice). */
-export { freePort };
+export { freePort, freePortWithNeighbours };
 
-/** A free port p whose neighbours p-2..p+1 are free too (RocketMQ's broker also binds p-2 and p+1). */
-export async function freePortWithNeighbours(avoid: readonly number[] = []): Promise<number> {
-  return (await freePort(4, avoid)) + 2;
-}
 
 /** A new empty folder under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = "bolide-e2e-"): string {

@@ -70,7 +70,7 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
 }
 
 /** Free ports (below the ephemeral range, never handed out twice): scripts/lib/ports.ts. */
-export { freePort } from "../../lib/ports.ts";
+export { freePort, freePortWithNeighbours } from "../../lib/ports.ts";
 
 export async function waitPort(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { atExit, freePort, run, lastLine, which } from "../lib/proc.ts";
+import { atExit, freePort, freePortWithNeighbours, run, lastLine, which } from "../lib/proc.ts";
 import type { RetentionSettings, Running, Target } from "./types.ts";
 
 const root = join(import.meta.dir, "../../..");
@@ -35,9 +35,8 @@ function rocketmq(flush: "ASYNC_FLUSH" | "SYNC_FLUSH"): Target {
         : "";
       // Ports picked free at each start: with fixed ones, a start right after the other flush
       // mode's stop once found its name server exiting at startup (2026-12-04 full run).
-      // The broker also listens at brokerPort - 2 (VIP channel) and + 1 (HA): four in a row.
       const namesrvPort = await freePort();
-      const brokerPort = (await freePort(4, [namesrvPort])) + 2;
+      const brokerPort = await freePortWithNeighbours([namesrvPort]);
       const started = await run(["bash", script, "start", String(namesrvPort), String(brokerPort), dataDir], {
         env: { ROCKETMQ_PEER_JAVA_OPTS: rocketmqHeap, ROCKETMQ_PEER_FLUSH: flush, ROCKETMQ_PEER_BROKER_CONF: brokerConf },
         timeoutMs: 180_000,

@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
 import { installSignalHandlers, killAll, processTree, rssBytes, run, lastLine } from "./lib/proc.ts";
-import { kafkaProducerPerformance, rocketmqJavaProducer } from "./workloads/java_producer.ts";
+import { kafkaProducerPerformance, rocketmqJavaConsumer, rocketmqJavaProducer } from "./workloads/java_tools.ts";
 import { RetentionSkip, retentionRun, type ProduceFigures } from "./workloads/retention.ts";
 import { allTargets } from "./targets/index.ts";
 import type { Running, Target } from "./targets/types.ts";
@@ -288,12 +288,14 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
       record(id, "consume.clientCpuPct", Math.round((r.cpuSec / r.elapsedSec) * 100));
     });
 
-    // (e) the broker's own Java producer benchmark (RocketMQ's producer loop; Kafka's perf test)
+    // (e) the broker's own Java benchmark tools (RocketMQ's producer loop, then its consumer reading
+    // back what the producer wrote; Kafka's producer perf test)
     if (mode.javaProducer && runs("java") && (target.rocketmqProtocol || target.id === "kafka")) {
       const label = target.id === "kafka" ? "kafka-producer-perf-test" : `Java DefaultMQProducer benchmark, ${W.javaProducer.threads} threads`;
+      const address = running!.endpoint.replace(/^ns:/, "");
+      const produced = { topic: "", sent: 0 }; // what the consumer tool reads back
       await step(label, async () => {
         const topic = await prepareTopic(target, running!);
-        const address = running!.endpoint.replace(/^ns:/, "");
         const java = target.id === "kafka"
           ? kafkaProducerPerformance(address, topic, bodyBytes, mode.seconds)
           : rocketmqJavaProducer(address, topic, bodyBytes, mode.seconds, dataRoot);
@@ -301,7 +303,18 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
         peakRss = Math.max(peakRss, peakBytes);
         record(id, "javaProducer.tps", result.tps);
         record(id, "javaProducer.avgRtMs", result.avgRtMs);
+        produced.topic = topic;
+        produced.sent = result.sent;
       });
+      const toRead = Math.min(produced.sent, mode.javaConsumerMessages);
+      if (target.rocketmqProtocol && toRead > 0) {
+        await step(`Java DefaultMQPushConsumer benchmark, reading ${toRead.toLocaleString("en")} messages`, async () => {
+          const java = rocketmqJavaConsumer(address, produced.topic, toRead, W.javaConsumer.timeoutSeconds, dataRoot);
+          const { result, peakBytes } = await withRss(running!, java);
+          peakRss = Math.max(peakRss, peakBytes);
+          record(id, "javaConsumer.tps", result.tps);
+        });
+      }
     }
     if (peakRss > 0) record(id, "loadedRssMiB", round3(peakRss / 1048576));
     const steal = stealPct({ total: 0, steal: 0 }, stepsCpu);
@@ -429,7 +442,7 @@ const results = {
   mode: modeName,
   settings: {
     ...mode, bodyBytes, queues: W.queues,
-    workloads: { produce: W.produce, consume: W.consume, javaProducer: W.javaProducer, retention: W.retention },
+    workloads: { produce: W.produce, consume: W.consume, javaProducer: W.javaProducer, javaConsumer: W.javaConsumer, retention: W.retention },
   },
   machine: {
     cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(),

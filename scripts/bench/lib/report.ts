@@ -70,14 +70,19 @@ export function markdown(r: BenchResults): string {
   );
 
   table(
-    ["target", "produce msg/s (2 procs × 128 in flight)", "client CPU %", "consume msg/s (backlog)", "own Java producer tool msg/s"],
-    ok.map((t) => [t.id, cell(get(t.id, "produce.msgPerSec"), range), cell(get(t.id, "produce.clientCpuPct"), false), cell(get(t.id, "consume.msgPerSec"), range), cell(get(t.id, "javaProducer.tps"), range)]),
+    ["target", "produce msg/s (2 procs × 128 in flight)", "client CPU %", "consume msg/s (backlog)", "own Java producer tool msg/s", "own Java consumer tool msg/s"],
+    ok.map((t) => [
+      t.id, cell(get(t.id, "produce.msgPerSec"), range), cell(get(t.id, "produce.clientCpuPct"), false), cell(get(t.id, "consume.msgPerSec"), range),
+      cell(get(t.id, "javaProducer.tps"), range), cell(get(t.id, "javaConsumer.tps"), range),
+    ]),
   );
 
   lines.push(
     "Own Java producer tool: for Bolide and Apache RocketMQ, `RocketMqBenchProducer.java` (the producer loop of rocketmq-example 4.9.8's " +
       "benchmark Producer: one DefaultMQProducer 4.9.8, 64 threads, synchronous sends); for Kafka, `kafka-producer-perf-test` " +
-      "(ProducerPerformance, acks=all). Client CPU % = CPU seconds of the client processes per wall second (100 % = one core of " +
+      "(ProducerPerformance, acks=all). Own Java consumer tool: `RocketMqBenchConsumer.java` (rocketmq-example's benchmark Consumer: one " +
+      "DefaultMQPushConsumer 4.9.8 with the client's defaults, a listener that counts) reads back what the producer tool wrote, from the " +
+      "first offset; msg/s from the first message to the last. Client CPU % = CPU seconds of the client processes per wall second (100 % = one core of " +
       `${r.machine.cpus}).`,
     "",
     "Producers: each producer is one connection with one send in flight (a thread calling send()), spread over up to 2 client processes; msg/s:",
@@ -117,6 +122,7 @@ export function markdown(r: BenchResults): string {
   const ratioRows: string[][] = [];
   const metrics: [string, string, boolean][] = [
     ["produce msg/s", "produce.msgPerSec", true], ["consume msg/s", "consume.msgPerSec", true], ["Java DefaultMQProducer (64 threads) msg/s", "javaProducer.tps", true],
+    ["Java DefaultMQPushConsumer msg/s", "javaConsumer.tps", true],
     ["1 producer msg/s", "producers1.msgPerSec", true], ["16 producers msg/s", "producers16.msgPerSec", true], ["64 producers msg/s", "producers64.msgPerSec", true],
     ["64 producers + keys msg/s", "producers64keys.msgPerSec", true],
     ["e2e p99 at 1k (lower is better)", "latency1k.p99Ms", false], ["e2e p99 at 5k (lower is better)", "latency5k.p99Ms", false], ["e2e p99 at 20k (lower is better)", "latency20k.p99Ms", false],

@@ -17,6 +17,12 @@ export interface Mode {
   latencyRates: readonly number[];
   /** (e) the brokers' own Java producer tools (needs java and mvn, jars from Maven Central). */
   javaProducer: boolean;
+  /**
+   * (e) how many of the messages the Java producer tool wrote RocketMQ's consumer tool reads back:
+   * the same count for every target (fewer only where the producer wrote fewer), so that a faster
+   * producer does not give its broker a longer, better warmed-up read.
+   */
+  javaConsumerMessages: number;
   /** (g) past retention on a nearly full disk (needs root for a tmpfs mount; about a minute per target). */
   retention: boolean;
 }
@@ -29,17 +35,17 @@ export const modes: Record<ModeName, Mode> = {
   // Fewer producer counts and one latency rate: 20k msg/s for a second only measures a backlog.
   smoke: {
     seconds: 1, warmupSeconds: 0, reps: 1, backlog: 2_000, latencySeconds: 1, producerCounts: [1, 64], latencyRates: [1000],
-    javaProducer: false, retention: false,
+    javaProducer: false, javaConsumerMessages: 0, retention: false,
   },
   // quick: about 2 s per measurement, one run: checks that everything works, figures are rough.
   quick: {
     seconds: 2, warmupSeconds: 1, reps: 1, backlog: 50_000, latencySeconds: 3, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
-    javaProducer: true, retention: false,
+    javaProducer: true, javaConsumerMessages: 10_000, retention: false,
   },
   // full: 10 s per measurement, 3 runs interleaved across targets (A, B, A, B, ...), median kept.
   full: {
     seconds: 10, warmupSeconds: 5, reps: 3, backlog: 1_000_000, latencySeconds: 10, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
-    javaProducer: true, retention: true,
+    javaProducer: true, javaConsumerMessages: 100_000, retention: true,
   },
 };
 
@@ -56,6 +62,8 @@ export const consume = { fillProcesses: 2, fillInflight: 128 };
 
 /** (e) the Java DefaultMQProducer benchmark (RocketMqBenchProducer.java): threads as in RocketMQ's tool default. */
 export const javaProducer = { threads: 64 };
+/** (e) RocketMQ's benchmark consumer reads back what the Java producer wrote; it gives up after this long. */
+export const javaConsumer = { timeoutSeconds: 180 };
 
 /**
  * (g) past retention on a nearly full disk (issue #8: published Redpanda-against-Kafka comparisons

@@ -301,10 +301,15 @@ export class CommitLog {
     return deleted;
   }
 
-  /** fdatasync every file with unflushed bytes. Resolves with the flushed offset. */
+  /**
+   * fdatasync every file with unflushed bytes. Resolves with the flushed offset. Appends stored
+   * through the mapping leave the page tables first (MappedFile.releaseWritten), so the fdatasync
+   * has no mapped page to write-protect; write-through appends never mapped them writable.
+   */
   async flush(): Promise<number> {
     const dirty = this.files.filter((file) => file.flushedPosition < file.wrotePosition);
     this.fsyncCount += dirty.length;
+    if (!this.writeThrough) for (const file of dirty) file.releaseWritten();
     await Promise.all(dirty.map((file) => file.flush()));
     return this.flushedOffset;
   }

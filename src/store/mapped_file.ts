@@ -7,7 +7,7 @@
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { registerLongLivedView } from "../protocol/message_record.ts";
-import { diskMapper, type AccessPattern, type FileMapper, type MappedRegion } from "./file_mapper.ts";
+import { adviceAlignBytes, diskMapper, type AccessPattern, type FileMapper, type MappedRegion } from "./file_mapper.ts";
 
 export const fileNameDigits = 20;
 
@@ -19,6 +19,8 @@ export class MappedFile {
   readonly bytes: Uint8Array;
   wrotePosition = 0;
   flushedPosition = 0;
+  /** Where releaseWritten() got to: a multiple of adviceAlignBytes. */
+  private releasedPosition = 0;
   private readonly region: MappedRegion;
 
   private constructor(
@@ -58,6 +60,17 @@ export class MappedFile {
   /** How the bytes from `from` on will be used (FileMapper: "append" turns read-ahead off there). */
   advise(pattern: AccessPattern, from = 0): void {
     this.region.advise(pattern, from);
+  }
+
+  /**
+   * The whole pages written through the mapping since the last call leave this process's page
+   * tables (FileMapper.release): for appenders that store through the mapping, before a flush.
+   */
+  releaseWritten(): void {
+    const end = this.wrotePosition - (this.wrotePosition % adviceAlignBytes);
+    if (end <= this.releasedPosition) return;
+    this.region.release(this.releasedPosition, end);
+    this.releasedPosition = end;
   }
 
   /** fdatasync what was written since the last flush. Resolves with the flushed position. */

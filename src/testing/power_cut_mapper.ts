@@ -50,6 +50,7 @@ class SimRegion implements MappedRegion {
 
   /** A hint to the page cache: nothing to model. */
   advise(): void {}
+  release(): void {}
 
   sync(): Promise<void> {
     return new Promise((resolve) => this.owner.pending.push({ region: this, resolve }));

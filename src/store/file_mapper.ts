@@ -181,7 +181,8 @@ class DiskRegion implements MappedRegion {
 
   release(from: number, to: number): void {
     const start = from + ((adviceAlignBytes - (from % adviceAlignBytes)) % adviceAlignBytes);
-    const end = Math.min(to, this.bytes.length) - (Math.min(to, this.bytes.length) % adviceAlignBytes);
+    const limit = Math.min(to, this.bytes.length);
+    const end = limit - (limit % adviceAlignBytes);
     if (end <= start) return;
     const calls = linuxCalls();
     if (!calls) return;

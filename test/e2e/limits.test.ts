@@ -82,6 +82,18 @@ async function brokerConnections(broker: Broker): Promise<number> {
   return match ? Number(match[1]) : -1;
 }
 
+/** The kernel's view of a port, for failure messages: its listen queue (Recv-Q: connections not accepted yet) and its sockets. */
+function kernelSockets(port: number): string {
+  const ss = (args: string[]): string => {
+    try {
+      return Bun.spawnSync(["ss", ...args]).stdout.toString().trim();
+    } catch {
+      return "(ss, of iproute2, is not installed)";
+    }
+  };
+  return `${ss(["-ltn", `sport = :${port}`])}\n${ss(["-tan", `( sport = :${port} or dport = :${port} )`])}`;
+}
+
 function logLines(broker: Broker, event: string): string[] {
   return broker.logs().split("\n").filter((line) => line.includes(`"event":"${event}"`));
 }
@@ -109,9 +121,15 @@ describe("connection limits", () => {
       sockets.push(raw.socket);
       return raw;
     };
-    for (let i = 0; i < 4; i++) await open("127.0.0.1");
+    // startBinary's readiness probe (connect, close at once) counts against the limits until the
+    // broker has seen it close, a few ms later: sometimes after the first connects below, which
+    // then found one place fewer (7 of 8 held in CI). Start from none.
+    await waitUntil("the broker to hold no connection", async () => (await brokerConnections(broker)) === 0, 5000);
+    const firstFour: { closed: () => boolean }[] = [];
+    for (let i = 0; i < 4; i++) firstFour.push(await open("127.0.0.1"));
     const fifth = await open("127.0.0.1");
     await waitUntil("the 5th socket from 127.0.0.1 to be closed", () => fifth.closed(), 3000);
+    expect(firstFour.every((raw) => !raw.closed())).toBe(true);
     expect(logLines(broker, "connection.refused").some((line) => line.includes("maxConnectionsPerAddress"))).toBe(true);
     // Another address is still welcome, up to 8 in all.
     const others: { closed: () => boolean }[] = [];
@@ -119,20 +137,14 @@ describe("connection limits", () => {
     await sleep(300);
     expect(others.every((raw) => !raw.closed())).toBe(true);
     // The broker accepts on its own schedule: wait until it holds all 8 before the 9th comes.
-    // Twice in CI (of ~10 runs) it held 7 for the whole 5 s with none of the 8 closed: one socket
-    // connected (the kernel's handshake done) but not yet accepted by Bun's listener. Not
-    // understood; then the 9th connection is what makes it accept again, in order (the 8th, then
-    // the 9th, refused), which the rest of the test still checks. Said on stderr, not hidden.
-    let held = -1;
-    await waitUntil("the broker to hold 8 connections", async () => (held = await brokerConnections(broker)) === 8, 5000).catch((error: Error) => {
-      if (held !== 7 || others.some((raw) => raw.closed())) {
-        throw new Error(`${error.message} (it holds ${held}; closed: ${others.filter((raw) => raw.closed()).length} of the 4 from 127.0.0.2)`);
-      }
-      console.warn(`limits.test: the broker holds 7 of 8 open sockets after 5 s (one not accepted yet); going on`);
+    await waitUntil("the broker to hold 8 connections", async () => (await brokerConnections(broker)) === 8, 5000).catch(async (error: Error) => {
+      throw new Error(`${error.message} (it holds ${await brokerConnections(broker)})\n${kernelSockets(broker.brokerPort)}`);
     });
     await sleep(1100); // one line per second per kind
     const ninth = await open("127.0.0.3");
-    await waitUntil(`the 9th socket to be closed (broker holds ${await brokerConnections(broker)})\n${logLines(broker, "connection.refused").join("\n")}`, () => ninth.closed(), 5000);
+    await waitUntil("the 9th socket to be closed", () => ninth.closed(), 5000).catch(async (error: Error) => {
+      throw new Error(`${error.message} (broker holds ${await brokerConnections(broker)})\n${logLines(broker, "connection.refused").join("\n")}\n${kernelSockets(broker.brokerPort)}`);
+    });
     await waitUntil("the maxConnections log line", () => logLines(broker, "connection.refused").some((line) => line.includes('"reason":"maxConnections"')), 3000);
     // Make room: the broker serves a new client.
     for (const socket of sockets.splice(0)) socket.destroy();

@@ -10,8 +10,8 @@
 //   group-256x1k  256 × 1 KiB write(), then one fdatasync, repeat: an ideal group commit of 256
 //   mmap-256x1k   the same through a shared mapping, then fdatasync
 // Store: MessageStore, ASYNC_FLUSH (the put path's CPU cost), then SYNC_FLUSH with records
-// pwritten (the default under SYNC_FLUSH) at 1, 16 and 256 in flight, and at 256 also encoded into
-// the mapping (commitLogWriteThrough false: the store before that change). 1 KiB bodies (record
+// staged and pwritten in runs (the default) at 1, 16 and 256 in flight, and at 256 also encoded
+// into the mapping (commitLogStaged false). 1 KiB bodies (record
 // ≈ 1.13 KiB), 8 queues, a KEYS property per message (index built, as for the SDK's UNIQ_KEY).
 // Rounds are interleaved (raw, store, raw, store, …); the ratio is store commit-log bytes/s over
 // write-1m bytes/s of the same round, and the median over rounds is reported.
@@ -94,14 +94,14 @@ function message(i: number, body: Uint8Array): MessageToStore {
 }
 
 /** MessageStore under SYNC_FLUSH: `inflight` concurrent 1 KiB puts until `bytes` of commit log, or `msMax`. */
-async function storePut(flush: "sync" | "async", inflight: number, bytes: number, msMax: number, writeThrough?: boolean): Promise<Record<string, unknown>> {
+async function storePut(flush: "sync" | "async", inflight: number, bytes: number, msMax: number, staged = true): Promise<Record<string, unknown>> {
   const dataDir = join(workDir, `store-${fileSeq++}`);
   let flushMsTotal = 0;
   let flushes = 0;
   const store = new MessageStore(
     {
       dataDir, commitLogFileBytes: segmentBytes, consumeQueueEntriesPerFile: 300_000, messageBodyBytesMax: 4 * 1024 * 1024,
-      flush, flushIntervalMs: 500, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, commitLogWriteThrough: writeThrough,
+      flush, flushIntervalMs: 500, syncFlushTimeoutMs: 5000, pullBytesMax: 256 * 1024, commitLogStaged: staged,
       onCommitLogFlushMs: (ms) => {
         flushMsTotal += ms;
         flushes++;
@@ -138,7 +138,7 @@ async function storePut(flush: "sync" | "async", inflight: number, bytes: number
   await store.shutdown();
   rmSync(dataDir, { recursive: true, force: true });
   return {
-    bench: "store", flush, inflight, commitLogWrite: writeThrough ?? flush === "sync" ? "pwrite" : "mmap", messages: acked, ms: Math.round(ms), messagesPerSec: Math.round(acked / (ms / 1000)),
+    bench: "store", flush, inflight, commitLogWrite: staged ? "staged" : "mmap", messages: acked, ms: Math.round(ms), messagesPerSec: Math.round(acked / (ms / 1000)),
     commitLogMiBPerSec: mib(written, ms), bodyMiBPerSec: mib(acked * 1024, ms), fsyncs, fsyncsPerMessage: Number((fsyncs / acked).toFixed(4)),
     flushMsMean: Number((flushMsTotal / Math.max(1, flushes)).toFixed(2)), load: load(),
   };

@@ -178,6 +178,7 @@ export class Broker {
       tls: config.tls ?? null,
       onRequest: (connection, request) => this.process(connection, request),
       onClose: (connection) => this.clients.expire(this.io.clock.realtimeMs(), connection),
+      beforeWrite: () => this.store.commitAppends(),
     });
   }
 

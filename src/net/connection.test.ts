@@ -13,7 +13,14 @@ class RecordingSocket implements SocketLike {
     this.writes.push(data.slice(0, taken));
     return taken;
   }
-  end(): void {}
+  ended = 0;
+  end(): void {
+    this.ended++;
+  }
+  terminated = 0;
+  terminate(): void {
+    this.terminated++;
+  }
 }
 
 function answer(opaque: number, bodyBytes: number): RemotingCommand {
@@ -50,6 +57,30 @@ describe("Connection writes", () => {
       encodeFrame(commands[5]!).length,
     ]);
     expect(joined(socket.writes)).toEqual(joined(commands.map(encodeFrame)));
+  });
+
+  test("beforeWrite runs before each write; when it says no, nothing queued leaves and the connection is closed at once", async () => {
+    const socket = new RecordingSocket();
+    let allow = true;
+    let calls = 0;
+    const beforeWrite = (): boolean => {
+      calls++;
+      return allow;
+    };
+    const connection = new Connection(socket, { frameBytesMax: frameBytesMaxDefault, sendBytesMax: 1 << 24, onRequest: () => null, beforeWrite });
+    connection.send(answer(1, 10));
+    connection.send(answer(2, 10));
+    await Promise.resolve();
+    expect(calls).toBe(1);
+    expect(socket.writes.length).toBe(1);
+    allow = false;
+    connection.send(answer(3, 10));
+    await Promise.resolve();
+    expect(calls).toBe(2);
+    expect(socket.writes.length).toBe(1); // answer 3 never left
+    expect(connection.closed).toBe(true);
+    expect(socket.terminated).toBe(1);
+    expect(socket.ended).toBe(0);
   });
 
   test("after a partial write the rest follows on drain, bytes intact", async () => {

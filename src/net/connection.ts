@@ -78,6 +78,12 @@ export interface ConnectionOptions {
    * TlsBridge, whose node:tls chunks come with no such promise.
    */
   readChunksOwned?: boolean;
+  /**
+   * Called before queued frames are written. False: what is queued must not leave (the broker's
+   * answers stand for appends the store could not write to its file): the connection is closed
+   * at once, unwritten, and the peer sees its requests fail as with a broker that died.
+   */
+  beforeWrite?: () => boolean;
 }
 
 export class RemotingTimeout extends Error {}
@@ -265,6 +271,11 @@ export class Connection {
     this.flushScheduled = false;
     if (fromDrain === true) this.writeBlocked = false;
     if (this.closed || this.sendBytes === 0 || this.writeBlocked) return;
+    if (this.options.beforeWrite !== undefined && !this.options.beforeWrite()) {
+      log.error("connection.answers_dropped", { peer: this.remoteAddress, queuedBytes: this.sendBytes });
+      this.close(true);
+      return;
+    }
     const chunks = this.sendChunks;
     const release = this.releasable.size > 0 ? this.options.releaseWritten : undefined;
     const releasable = this.releasable;

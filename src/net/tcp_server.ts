@@ -49,6 +49,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** Absent or mode "off": plaintext only. */
   tls?: TlsServerOptions | null;
+  /** Every connection's ConnectionOptions.beforeWrite. */
+  beforeWrite?: () => boolean;
 }
 
 /** One accepted socket: its Connection once we know how it speaks (permissive decides on the first byte). */
@@ -178,6 +180,7 @@ export class RemotingServer {
       ...(plaintext ? { releaseWritten: releasePulledFrame } : {}),
       readChunksOwned: !(socket instanceof TlsBridge),
       onRequest: this.options.onRequest,
+      ...(this.options.beforeWrite ? { beforeWrite: this.options.beforeWrite } : {}),
       onClose: (closed) => {
         this.connections.delete(closed);
         this.options.onClose?.(closed);

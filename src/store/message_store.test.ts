@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, readdirSync, openSync, writeSync, closeSync } from "node:fs";
+import { mkdtempSync, rmSync, readdirSync, openSync, writeSync, closeSync, readSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { realIo } from "../io/io.ts";
@@ -7,6 +7,8 @@ import { hostBytes, decodeRecord, type MessageToStore } from "../protocol/messag
 import { decodeProperties, javaHashCode } from "../protocol/message_properties.ts";
 import { lastPropertyValue, MessageStore, RecordSpans, type StoreConfig } from "./message_store.ts";
 import { GetStatus, PutStatus } from "./put_status.ts";
+import { diskMapper, type FileMapper } from "./file_mapper.ts";
+import { fileNameOf } from "./mapped_file.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -160,5 +162,67 @@ test("get() into RecordSpans locates the same records get() views, across commit
       }
     }
   }
+  await store.shutdown();
+});
+
+test("staged appends reach the file at the end of the turn, before any reader sees them, and when commitAppends() asks; a failed write refuses puts", async () => {
+  let failWrites = false;
+  // The disk, except that writes through the file fail with EIO while failWrites is set.
+  const failing: FileMapper = {
+    map(path, fileBytes, reserve) {
+      const region = diskMapper.map(path, fileBytes, reserve);
+      return Object.assign(Object.create(region) as typeof region, {
+        write(source: Uint8Array, position: number) {
+          if (failWrites) throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+          region.write(source, position);
+        },
+      });
+    },
+  };
+  const cfg = { ...config(), commitLogFileBytes: 1024 * 1024, fileMapper: failing };
+  const store = new MessageStore(cfg, realIo);
+  store.load();
+  /** The commit log's bytes as the file has them (pread: what a killed process leaves behind). */
+  const inFile = (offset: number, size: number): Uint8Array => {
+    const fd = openSync(join(cfg.dataDir, "commitlog", fileNameOf(0)), "r");
+    const bytes = new Uint8Array(size);
+    readSync(fd, bytes, 0, size, offset);
+    closeSync(fd);
+    return bytes;
+  };
+  const stored = (result: { physicalOffset: number; size: number }): boolean => {
+    const bytes = inFile(result.physicalOffset, result.size);
+    return new DataView(bytes.buffer).getInt32(0) === result.size;
+  };
+
+  const first = store.putNow(message("T", 0, "first"));
+  expect(first.status).toBe(PutStatus.OK);
+  expect(stored(first)).toBe(false); // staged: still in the process only
+  await Promise.resolve(); // the end of the turn
+  expect(stored(first)).toBe(true);
+
+  const second = store.putNow(message("T", 0, "second"));
+  expect(stored(second)).toBe(false);
+  const got = store.get("T", 0, 1, 1, () => true); // a reader in the same turn
+  expect(got.status).toBe(GetStatus.FOUND);
+  expect(new TextDecoder().decode(decodeRecord(got.records[0]!).body)).toBe("second");
+  expect(stored(second)).toBe(true);
+
+  const third = store.putNow(message("T", 0, "third"));
+  expect(stored(third)).toBe(false);
+  expect(store.commitAppends()).toBe(true); // what the broker calls before its answers leave
+  expect(stored(third)).toBe(true);
+
+  failWrites = true;
+  const fourth = store.putNow(message("T", 0, "fourth"));
+  expect(fourth.status).toBe(PutStatus.OK); // staged; the write fails at the end of the turn
+  await Promise.resolve();
+  expect(stored(fourth)).toBe(false);
+  expect(store.commitAppends()).toBe(false); // the broker must not answer for it
+  expect(store.refusalReason()).toContain("EIO");
+  expect(store.putNow(message("T", 0, "fifth")).status).toBe(PutStatus.SERVICE_NOT_AVAILABLE);
+  failWrites = false;
+  expect(store.commitAppends()).toBe(true); // the staged record is written on the next try
+  expect(stored(fourth)).toBe(true);
   await store.shutdown();
 });

@@ -85,10 +85,11 @@ export interface StoreConfig {
   /** How full the disk holding `path` is, 0..1. Default: statfs, RocketMQ's (total − free) / total. Tests inject it. */
   diskUsedRatio?: (path: string) => number;
   /**
-   * Commit-log appends pwrite each record instead of encoding it into the mapping (CommitLog's
-   * writeThrough). Default: on under SYNC flush, where it makes group-commit fdatasyncs faster.
+   * Commit-log appends are staged and reach the file in runs, one pwrite each, instead of being
+   * encoded into the mapping (CommitLog's `staged`). Default on; the broker then calls
+   * commitAppends() before any answer leaves.
    */
-  commitLogWriteThrough?: boolean;
+  commitLogStaged?: boolean;
   /** Where file bytes come from (file_mapper.ts): the disk by default; the power-cut simulation injects its own. */
   fileMapper?: FileMapper;
 }
@@ -264,7 +265,7 @@ export class MessageStore {
     private readonly io: Io,
   ) {
     assert(config.commitLogFileBytes >= config.messageBodyBytesMax + 64 * 1024 + blankMarkerBytes, "commit-log files must hold the largest message");
-    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper, config.commitLogWriteThrough ?? config.flush === "sync");
+    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper, config.commitLogStaged ?? true);
     this.index = new IndexService(
       join(config.dataDir, "index"), config.indexHashSlots ?? indexHashSlotsDefault, config.indexEntriesMax ?? indexEntriesMaxDefault,
       () => io.clock.realtimeMs(), config.fileMapper,
@@ -510,6 +511,26 @@ export class MessageStore {
     return { status: PutStatus.OK, physicalOffset: appended.physicalOffset, queueOffset, size: appended.size };
   }
 
+  /**
+   * Writes staged appends to the commit log's file (CommitLog.commitStaged): the broker calls it
+   * before it lets any answer leave, so that what it acknowledges survives the process. False if
+   * the write failed: then puts are refused from now on (refusalReason says why) and the caller
+   * must not send the answers it holds.
+   */
+  commitAppends(): boolean {
+    if (this.commitLog.uncommittedBytes === 0) return true;
+    try {
+      this.commitLog.commitStaged();
+      return true;
+    } catch (error) {
+      if (!this.writeFailed) {
+        this.writeFailed = String(error);
+        log.error("commit_log.write_failed", { error: this.writeFailed });
+      }
+      return false;
+    }
+  }
+
   /** Group commit: resolves true once an fdatasync covers `offset`, false after the timeout. */
   waitFlushedTo(offset: number): Promise<boolean> {
     if (this.commitLog.flushedOffset >= offset) return Promise.resolve(true);
@@ -705,7 +726,7 @@ export class MessageStore {
 
   /** Why puts are refused, for the send's remark; null when they are not. */
   refusalReason(): string | null {
-    if (this.writeFailed) return `the commit log could not be synced to disk (${this.writeFailed}); check the disk and restart the broker`;
+    if (this.writeFailed) return `the commit log could not be written or synced to disk (${this.writeFailed}); check the disk and restart the broker`;
     if (this.diskFull) return "the disk is full: sends are refused until retention or an operator frees space";
     if (this.shutDown) return "the store is shutting down";
     return null;

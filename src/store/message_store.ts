@@ -36,7 +36,7 @@ import {
   transactionType,
   type MessageToStore,
 } from "../protocol/message_record.ts";
-import { CommitLog, blankMarkerBytes } from "./commit_log.ts";
+import { CommitLog, asyncCommitMapBytesMax, blankMarkerBytes } from "./commit_log.ts";
 import { StoreCheckpoint } from "./checkpoint.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import type { FileMapper } from "./file_mapper.ts";
@@ -265,7 +265,7 @@ export class MessageStore {
     private readonly io: Io,
   ) {
     assert(config.commitLogFileBytes >= config.messageBodyBytesMax + 64 * 1024 + blankMarkerBytes, "commit-log files must hold the largest message");
-    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper, config.commitLogStaged ?? true);
+    this.commitLog = new CommitLog(join(config.dataDir, "commitlog"), config.commitLogFileBytes, config.fileMapper, config.commitLogStaged ?? true, config.flush === "async" ? asyncCommitMapBytesMax : 0);
     this.index = new IndexService(
       join(config.dataDir, "index"), config.indexHashSlots ?? indexHashSlotsDefault, config.indexEntriesMax ?? indexEntriesMaxDefault,
       () => io.clock.realtimeMs(), config.fileMapper,

@@ -4,9 +4,12 @@
 //
 //   bun scripts/bench/ab.ts --a /tmp/bolide-before --b dist/bolide [--workload produce|consume|latency]
 //                           [--flush async|sync] [--passes 4] [--messages 200000] [--rate 5000] [--seconds 10]
+//                           [--producers N]
 //
 //   produce  each pass: a new topic, 2 client processes × 128 sends in flight until --messages are
-//            acknowledged; msg/s and the broker's CPU time per message (user + system, /proc)
+//            acknowledged; msg/s and the broker's CPU time per message (user + system, /proc).
+//            --producers N: N connections with one send in flight each instead, over the 2
+//            processes (the suite's workload f)
 //   consume  each broker is filled with --messages once, then each pass reads them all again from
 //            the start (one client process, a pull per queue in flight); the first pass of each
 //            broker also meets its write-back of the fill
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     messages: { type: "string", default: "200000" },
     rate: { type: "string", default: "5000" },
     seconds: { type: "string", default: "10" },
+    producers: { type: "string" },
   },
 });
 if (!values.a || !values.b) throw new Error("usage: bun scripts/bench/ab.ts --a <binary> --b <binary> [--workload produce|consume|latency] ...");
@@ -45,6 +49,7 @@ if (workload !== "produce" && workload !== "consume" && workload !== "latency") 
 const flush = values.flush === "sync" ? "sync" : "async";
 const passes = Number(values.passes);
 const messages = Number(values.messages);
+const producers = values.producers === undefined ? 0 : Number(values.producers);
 const bodyBytes = 1024;
 /** Longest a workload client may run: a 200k fill takes seconds, a stalled broker should not hang the A/B. */
 const workerTimeoutMs = 600_000;
@@ -70,11 +75,15 @@ function note(side: Side, name: string, value: number): void {
   (side.figures[name] ??= []).push(value);
 }
 
-/** --messages acknowledged on `topic`: 2 client processes × 128 in flight, as the suite's workload (a). Returns the count acknowledged. */
+/**
+ * --messages acknowledged on `topic`: 2 client processes × 128 in flight, as the suite's workload
+ * (a), or --producers connections with one send in flight each (f). Returns the count acknowledged.
+ */
 async function produce(side: Side, topic: string): Promise<number> {
   const results = await Promise.all([0, 1].map((w) => runWorker<ProduceResult>({
     mode: "produce", client: "remoting", endpoint: side.running.endpoint, topic, queues: W.queues, bytes: bodyBytes,
-    seconds: 600, messages: messages / 2, senders: 1, inflight: W.produce.inflight, keys: false, worker: w,
+    seconds: 600, messages: messages / 2, keys: false, worker: w,
+    ...(producers > 0 ? { senders: Math.ceil(producers / 2), inflight: 1 } : { senders: 1, inflight: W.produce.inflight }),
   }, workerTimeoutMs)));
   return results.reduce((sum, r) => sum + r.acked, 0);
 }
@@ -141,7 +150,7 @@ try {
   process.stdout.write(`bun scripts/bench/ab.ts ${process.argv.slice(2).join(" ")}\n`);
   for (const side of sides) {
     const parts = Object.entries(side.figures).map(([name, list]) => `${name} ${median(list)} (${list.join(", ")})`);
-    process.stdout.write(`${side.label} ${side.binary}, ${workload}, ${flush}: ${parts.join("; ")}\n`);
+    process.stdout.write(`${side.label} ${side.binary}, ${workload}${producers > 0 ? ` (${producers} producers)` : ""}, ${flush}: ${parts.join("; ")}\n`);
   }
 } finally {
   for (const side of sides) {

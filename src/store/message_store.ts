@@ -518,7 +518,6 @@ export class MessageStore {
    * must not send the answers it holds.
    */
   commitAppends(): boolean {
-    if (this.commitLog.uncommittedBytes === 0) return true;
     try {
       this.commitLog.commitStaged();
       return true;

@@ -4,7 +4,7 @@
 //
 //   bun scripts/bench/ab.ts --a /tmp/bolide-before --b dist/bolide [--workload produce|consume|latency]
 //                           [--flush async|sync] [--passes 4] [--messages 200000] [--rate 5000] [--seconds 10]
-//                           [--producers N]
+//                           [--producers N] [--bytes 1024]
 //
 //   produce  each pass: a new topic, 2 client processes × 128 sends in flight until --messages are
 //            acknowledged; msg/s and the broker's CPU time per message (user + system, /proc).
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "5000" },
     seconds: { type: "string", default: "10" },
     producers: { type: "string" },
+    bytes: { type: "string", default: "1024" },
   },
 });
 if (!values.a || !values.b) throw new Error("usage: bun scripts/bench/ab.ts --a <binary> --b <binary> [--workload produce|consume|latency] ...");
@@ -50,7 +51,8 @@ const flush = values.flush === "sync" ? "sync" : "async";
 const passes = Number(values.passes);
 const messages = Number(values.messages);
 const producers = values.producers === undefined ? 0 : Number(values.producers);
-const bodyBytes = 1024;
+const bodyBytes = Number(values.bytes);
+if (!(bodyBytes >= 8 && bodyBytes <= 4 * 1024 * 1024)) throw new Error(`--bytes must be 8 .. 4194304, got ${values.bytes}`);
 /** Longest a workload client may run: a 200k fill takes seconds, a stalled broker should not hang the A/B. */
 const workerTimeoutMs = 600_000;
 
@@ -150,7 +152,7 @@ try {
   process.stdout.write(`bun scripts/bench/ab.ts ${process.argv.slice(2).join(" ")}\n`);
   for (const side of sides) {
     const parts = Object.entries(side.figures).map(([name, list]) => `${name} ${median(list)} (${list.join(", ")})`);
-    process.stdout.write(`${side.label} ${side.binary}, ${workload}${producers > 0 ? ` (${producers} producers)` : ""}, ${flush}: ${parts.join("; ")}\n`);
+    process.stdout.write(`${side.label} ${side.binary}, ${workload}${producers > 0 ? ` (${producers} producers)` : ""}, ${bodyBytes} B, ${flush}: ${parts.join("; ")}\n`);
   }
 } finally {
   for (const side of sides) {

@@ -46,6 +46,12 @@ export interface LatencySpec {
   bytes: number;
   rate: number;
   seconds: number;
+  /**
+   * Write one line per message here: due time (ms from the start), then how late it was sent,
+   * acknowledged and read, each in ms from its due time — where a tail comes from (sender, broker,
+   * reader). Off in the suite.
+   */
+  dumpPath?: string;
 }
 export type WorkerSpec = ProduceSpec | ReadSpec | LatencySpec;
 
@@ -189,6 +195,8 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
     const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
     while (Atomics.load(counters, counter.warmed) < spec.queues && Atomics.load(counters, counter.done) === 0 && performance.now() < warmDeadline) await Bun.sleep(5);
     const schedule = new Schedule(monotonicMs(), spec.rate);
+    const sentMs = spec.dumpPath ? new Float64Array(total).fill(Number.NaN) : null;
+    const ackedMs = spec.dumpPath ? new Float64Array(total).fill(Number.NaN) : null;
     let next = 0;
     let sendErrors = 0;
     while (next < total) {
@@ -198,7 +206,12 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
         const view = new DataView(body.buffer);
         view.setUint32(0, next);
         view.setUint32(4, bodyMarker.measured);
-        sender.send(spec.topic, next % spec.queues, body).catch(() => sendErrors++);
+        const sending = sender.send(spec.topic, next % spec.queues, body);
+        if (sentMs && ackedMs) {
+          const index = next;
+          sentMs[index] = monotonicMs();
+          sending.then(() => (ackedMs[index] = monotonicMs()), () => sendErrors++);
+        } else sending.catch(() => sendErrors++);
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
       const waitMs = schedule.dueMs(next) - monotonicMs();
@@ -208,6 +221,14 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
     const ended = await readerEnded;
     if (!ended.ok) throw new Error(ended.error ?? "reader failed");
     const summary = summarizeLatency(schedule, arrivedMs, total);
+    if (spec.dumpPath && sentMs && ackedMs) {
+      const lines: string[] = [];
+      for (let i = 0; i < total; i++) {
+        const dueMs = schedule.dueMs(i);
+        lines.push([dueMs - schedule.startMs, sentMs[i]! - dueMs, ackedMs[i]! - dueMs, arrivedMs[i]! - dueMs].map((ms) => ms.toFixed(3)).join(" "));
+      }
+      await Bun.write(spec.dumpPath, `${lines.join("\n")}\n`);
+    }
     const cpuSec = round3(cpuSeconds() - cpuStart);
     return {
       sent: total, received: Atomics.load(counters, counter.received), missing: summary.missing, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms,

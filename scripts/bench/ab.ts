@@ -8,8 +8,8 @@
 //
 //   produce  each pass: a new topic, 2 client processes × 128 sends in flight until --messages are
 //            acknowledged; msg/s and the broker's CPU time per message (user + system, /proc).
-//            --producers N: N connections with one send in flight each instead, over the 2
-//            processes (the suite's workload f)
+//            --producers N: N connections with one send in flight each instead, split over the 2
+//            processes (one process for N = 1; the suite's workload f)
 //   consume  each broker is filled with --messages once, then each pass reads them all again from
 //            the start (one client process, a pull per queue in flight); the first pass of each
 //            broker also meets its write-back of the fill
@@ -82,10 +82,13 @@ function note(side: Side, name: string, value: number): void {
  * (a), or --producers connections with one send in flight each (f). Returns the count acknowledged.
  */
 async function produce(side: Side, topic: string): Promise<number> {
-  const results = await Promise.all([0, 1].map((w) => runWorker<ProduceResult>({
+  // Connections per process: 1 each (× 128 in flight), or --producers split over the two (1 → one process).
+  const senders = producers > 0 ? [Math.ceil(producers / 2), Math.floor(producers / 2)].filter((n) => n > 0) : [1, 1];
+  const connections = senders.reduce((sum, n) => sum + n, 0);
+  const results = await Promise.all(senders.map((n, w) => runWorker<ProduceResult>({
     mode: "produce", client: "remoting", endpoint: side.running.endpoint, topic, queues: W.queues, bytes: bodyBytes,
-    seconds: 600, messages: messages / 2, keys: false, worker: w,
-    ...(producers > 0 ? { senders: Math.ceil(producers / 2), inflight: 1 } : { senders: 1, inflight: W.produce.inflight }),
+    seconds: 600, messages: Math.round((messages * n) / connections), keys: false, worker: w,
+    senders: n, inflight: producers > 0 ? 1 : W.produce.inflight,
   }, workerTimeoutMs)));
   return results.reduce((sum, r) => sum + r.acked, 0);
 }

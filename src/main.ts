@@ -15,6 +15,7 @@ import { ThroughputSampler } from "./ops/dashboard/throughput.ts";
 import { AclValidator, newInternalAccount } from "./security/acl.ts";
 import { AclConfigError, AclFile } from "./security/acl_config.ts";
 import { RequestCode } from "./net/request_code.ts";
+import { pullAnswerBytesMax } from "./net/frame_pool.ts";
 import { MemoryGuard } from "./io/memory_guard.ts";
 
 const log = logScoped("main");
@@ -143,7 +144,7 @@ async function run(config: Config): Promise<void> {
           flush: config.flush,
           flushIntervalMs: 500,
           syncFlushTimeoutMs: config.syncFlushTimeoutMs,
-          pullBytesMax: 256 * 1024,
+          pullBytesMax: pullAnswerBytesMax,
           fileReservedMs: config.fileReservedHours * 3_600_000,
           deleteWhen: config.deleteWhen,
           diskCleanRatio: config.diskMaxUsedRatio,

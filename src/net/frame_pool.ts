@@ -45,14 +45,19 @@ export class FrameBufferPool {
 }
 
 /**
- * Bytes of a pooled pull-answer buffer: the largest answer body the broker builds from several
- * messages (its pullBytesMax, RocketMQ's maxTransferBytesOnMessageInMemory: 256 KiB, src/main.ts)
- * plus room for the frame's head. Only one message bigger than that makes an answer allocate its own.
- * Was 64 KiB: every answer of messages over ~1.9 KiB then got a fresh buffer, page-faulting on each
- * 4 KiB it filled — 16 KiB messages read at 62.7k msg/s and 14.6 µs of broker CPU each, against
- * 116.3k and 5.6 µs pooled (`ab.ts --workload consume --bytes 16384 --messages 50000 --passes 5`).
+ * The most message bytes one pull answer carries unless a single message is bigger: the broker's
+ * pullBytesMax (src/main.ts), RocketMQ's maxTransferBytesOnMessageInMemory.
  */
-export const pullFrameBufferBytes = 256 * 1024 + 1024;
+export const pullAnswerBytesMax = 256 * 1024;
+
+/**
+ * Bytes of a pooled pull-answer buffer: pullAnswerBytesMax plus room for the frame's head, so that
+ * only an answer of one message bigger than that allocates its own. Was 64 KiB: every answer of
+ * messages over ~1.9 KiB then got a fresh buffer, page-faulting on each 4 KiB it filled — 16 KiB
+ * messages read at 62.7k msg/s and 14.6 µs of broker CPU each, against 116.3k and 5.6 µs pooled
+ * (`ab.ts --workload consume --bytes 16384 --messages 50000 --passes 5`).
+ */
+const pullFrameBufferBytes = pullAnswerBytesMax + 1024;
 
 /**
  * At most 64 buffers kept (16 MiB, filled only as answers that big are written): a few pulls in

@@ -51,6 +51,7 @@ export class PullHoldService {
 
   /** A message arrived: wake the pulls it satisfies. */
   notify(topic: string, queueId: number, maxOffset: number, tagsCode: number): void {
+    if (this.heldCount === 0) return; // no key built per stored message while nobody waits
     const key = `${topic}@${queueId}`;
     const list = this.held.get(key);
     if (!list) return;

@@ -117,8 +117,23 @@ export interface RecordSizes {
   properties: Uint8Array;
 }
 
+/** Encoded topic names: a broker stores to few topics, each send would encode its name again. */
+const topicBytesCache = new Map<string, Uint8Array>();
+/** Past this many names the cache starts over (a client inventing topic names costs memory no longer). */
+const topicBytesCacheMax = 4096;
+
+function topicBytes(topic: string): Uint8Array {
+  let bytes = topicBytesCache.get(topic);
+  if (bytes === undefined) {
+    if (topicBytesCache.size >= topicBytesCacheMax) topicBytesCache.clear();
+    bytes = encoder.encode(topic);
+    topicBytesCache.set(topic, bytes);
+  }
+  return bytes;
+}
+
 export function recordSizes(message: MessageToStore): RecordSizes {
-  const topic = encoder.encode(message.topic);
+  const topic = topicBytes(message.topic);
   const properties = encoder.encode(message.properties);
   const total =
     recordFixedBytesIpv4 - 16 + message.bornHost.length + message.storeHost.length + message.body.length + topic.length + properties.length;

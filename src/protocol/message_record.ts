@@ -113,6 +113,7 @@ export interface MessageToStore {
 /** The encoded sizes of a message's variable parts; computed once, used to size and write it. */
 export interface RecordSizes {
   total: number;
+  /** Shared by every record of the topic (topicBytesCache): read, never written. */
   topic: Uint8Array;
   properties: Uint8Array;
 }

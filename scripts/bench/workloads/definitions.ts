@@ -42,7 +42,7 @@ export const modes: Record<ModeName, Mode> = {
     seconds: 2, warmupSeconds: 1, reps: 1, backlog: 50_000, latencySeconds: 3, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
     javaProducer: true, javaConsumerMessages: 10_000, retention: false,
   },
-  // full: 10 s per measurement, 3 runs interleaved across targets (A, B, A, B, ...), median kept.
+  // full: 10 s per measurement, 3 runs interleaved across targets (A B C, B C A, C A B), median kept.
   full: {
     seconds: 10, warmupSeconds: 5, reps: 3, backlog: 1_000_000, latencySeconds: 10, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
     javaProducer: true, javaConsumerMessages: 100_000, retention: true,

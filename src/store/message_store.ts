@@ -33,6 +33,7 @@ import {
   readU64,
   recordSizes,
   SysFlag,
+  topicBytesMax,
   transactionType,
   type MessageToStore,
 } from "../protocol/message_record.ts";
@@ -477,7 +478,7 @@ export class MessageStore {
     if (message.body.length > this.config.messageBodyBytesMax) return refused(PutStatus.MESSAGE_ILLEGAL);
     const sizes = recordSizes(message);
     if (sizes.properties.length > propertiesBytesMax) return refused(PutStatus.PROPERTIES_SIZE_EXCEEDED);
-    if (sizes.topic.length > 127) return refused(PutStatus.MESSAGE_ILLEGAL);
+    if (sizes.topic.length > topicBytesMax) return refused(PutStatus.MESSAGE_ILLEGAL);
     const type = transactionType(message.sysFlag);
     const inQueue = type !== SysFlag.TRANSACTION_PREPARED && type !== SysFlag.TRANSACTION_ROLLBACK;
     const queue = this.queue(message.topic, message.queueId);

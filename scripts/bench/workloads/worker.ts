@@ -195,8 +195,9 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
     const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
     while (Atomics.load(counters, counter.warmed) < spec.queues && Atomics.load(counters, counter.done) === 0 && performance.now() < warmDeadline) await Bun.sleep(5);
     const schedule = new Schedule(monotonicMs(), spec.rate);
-    const sentMs = spec.dumpPath ? new Float64Array(total).fill(Number.NaN) : null;
-    const ackedMs = spec.dumpPath ? new Float64Array(total).fill(Number.NaN) : null;
+    const dump = spec.dumpPath === undefined ? null : {
+      path: spec.dumpPath, sentMs: new Float64Array(total).fill(Number.NaN), ackedMs: new Float64Array(total).fill(Number.NaN),
+    };
     let next = 0;
     let sendErrors = 0;
     while (next < total) {
@@ -207,10 +208,10 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
         view.setUint32(0, next);
         view.setUint32(4, bodyMarker.measured);
         const sending = sender.send(spec.topic, next % spec.queues, body);
-        if (sentMs && ackedMs) {
+        if (dump) {
           const index = next;
-          sentMs[index] = monotonicMs();
-          sending.then(() => (ackedMs[index] = monotonicMs()), () => sendErrors++);
+          dump.sentMs[index] = monotonicMs();
+          sending.then(() => (dump.ackedMs[index] = monotonicMs()), () => sendErrors++);
         } else sending.catch(() => sendErrors++);
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -221,13 +222,13 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
     const ended = await readerEnded;
     if (!ended.ok) throw new Error(ended.error ?? "reader failed");
     const summary = summarizeLatency(schedule, arrivedMs, total);
-    if (spec.dumpPath && sentMs && ackedMs) {
+    if (dump) {
       const lines: string[] = [];
       for (let i = 0; i < total; i++) {
         const dueMs = schedule.dueMs(i);
-        lines.push([dueMs - schedule.startMs, sentMs[i]! - dueMs, ackedMs[i]! - dueMs, arrivedMs[i]! - dueMs].map((ms) => ms.toFixed(3)).join(" "));
+        lines.push([dueMs - schedule.startMs, dump.sentMs[i]! - dueMs, dump.ackedMs[i]! - dueMs, arrivedMs[i]! - dueMs].map((ms) => ms.toFixed(3)).join(" "));
       }
-      await Bun.write(spec.dumpPath, `${lines.join("\n")}\n`);
+      await Bun.write(dump.path, `${lines.join("\n")}\n`);
     }
     const cpuSec = round3(cpuSeconds() - cpuStart);
     return {

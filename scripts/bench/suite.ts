@@ -3,13 +3,15 @@
 //
 //   npm run bench -- [--smoke|--quick|--full] [--size 1024] [--seconds N] [--reps N] [--backlog N]
 //                    [--retention|--no-retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null]
-//                    [--workloads produce,producers,latency,consume,java] [--out DIR]
+//                    [--workloads produce,producers,latency,consume,java] [--keep-page-cache] [--out DIR]
 //
 // --smoke: CI's seconds-long check that the suite runs (see smoke.ts); --retention: also run
 // workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs);
 // --no-retention: leave it out of --full. --workloads: only these (default all of them; cold start
 // and idle RSS are always measured): produce (a), consume (b), latency (c), producers (f, 1/16/64
 // producers with and without keys), java (e, the brokers' own Java producer tools).
+// --keep-page-cache: do not drop the page cache before each measurement (--quick and --full do,
+// as root; lib/page_cache.ts says why).
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -21,6 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
+import { dropPageCache } from "./lib/page_cache.ts";
 import { installSignalHandlers, killAll, processTree, rssBytes, run, lastLine } from "./lib/proc.ts";
 import { kafkaProducerPerformance, rocketmqJavaConsumer, rocketmqJavaProducer } from "./workloads/java_tools.ts";
 import { RetentionSkip, retentionRun, type ProduceFigures } from "./workloads/retention.ts";
@@ -43,6 +46,7 @@ const { values } = parseArgs({
     backlog: { type: "string" },
     retention: { type: "boolean", default: false },
     "no-retention": { type: "boolean", default: false },
+    "keep-page-cache": { type: "boolean", default: false },
     targets: { type: "string", default: "bolide,rocketmq,kafka,rabbitmq,nats,redis,null" },
     workloads: { type: "string", default: workloadNames.join(",") },
     out: { type: "string", default: join(root, "bench/results") },
@@ -62,6 +66,7 @@ const mode: W.Mode = {
   ...(values.backlog ? { backlog: Number(values.backlog) } : {}),
   ...(values.retention ? { retention: true } : {}),
   ...(values["no-retention"] ? { retention: false } : {}),
+  ...(values["keep-page-cache"] ? { dropPageCache: false } : {}),
 };
 const workloads = new Set(values.workloads.split(",").map((name) => name.trim()).filter(Boolean));
 for (const name of workloads) {
@@ -207,8 +212,10 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     let peakRss = 0;
 
     const stepsCpu = { total: 0, steal: 0 };
-    const step = async (name: string, body: () => Promise<void>): Promise<void> => {
+    /** keepPageCache: the step reads what the previous one wrote (the Java consumer tool). */
+    const step = async (name: string, body: () => Promise<void>, keepPageCache = false): Promise<void> => {
       progress(`${tag}: ${name}`);
+      if (!keepPageCache) beforeMeasurement();
       const before = cpuTime();
       try {
         await body();
@@ -321,7 +328,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
           const { result, peakBytes } = await withRss(running!, java);
           peakRss = Math.max(peakRss, peakBytes);
           record(id, "javaConsumer.tps", result.tps);
-        });
+        }, true);
       }
     }
     if (peakRss > 0) record(id, "loadedRssMiB", round3(peakRss / 1048576));
@@ -393,6 +400,19 @@ async function firstSend(target: Target, running: Running, t0: number): Promise<
   }
 }
 
+// ---- page cache between measurements (lib/page_cache.ts) -----------------------------------
+/** What the results say about it: dropped before each measurement, or kept and why. */
+let pageCache = mode.dropPageCache ? "dropped before each measurement (sync; echo 1 > /proc/sys/vm/drop_caches)" : "kept between measurements";
+let pageCacheDropping = mode.dropPageCache;
+function beforeMeasurement(): void {
+  if (!pageCacheDropping) return;
+  const failed = dropPageCache();
+  if (failed === null) return;
+  pageCacheDropping = false;
+  pageCache = `kept between measurements: ${failed}`;
+  note(`page cache ${pageCache}`);
+}
+
 class StartError extends Error {}
 
 // ---- main ----------------------------------------------------------------------------------
@@ -425,10 +445,8 @@ for (const state of states) {
   if (state.status !== "ok") note(`${state.target.id}: skipped: ${state.reason}`);
 }
 
-// Each rep starts one target later (A B C, B C A, C A B): a target that always ran first, right after
-// the previous rep's last broker went away, got the same machine state every time (a 16 KiB full run
-// had bolide-async's 64-producer figure at 0.6x of bolide-sync's, which ran second; isolated,
-// interleaved tries showed no such gap).
+// Each rep starts one target later (A B C, B C A, C A B), so that what one target leaves behind in
+// the machine falls on every target in turn, not always on the same one.
 for (let rep = 0; rep < mode.reps; rep++) {
   for (let turn = 0; turn < states.length; turn++) {
     const index = (turn + rep) % states.length;
@@ -455,7 +473,7 @@ const results = {
   command,
   mode: modeName,
   settings: {
-    ...mode, bodyBytes, queues: W.queues,
+    ...mode, bodyBytes, queues: W.queues, pageCache,
     workloads: { produce: W.produce, consume: W.consume, javaProducer: W.javaProducer, javaConsumer: W.javaConsumer, retention: W.retention },
   },
   machine: {

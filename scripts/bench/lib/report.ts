@@ -9,6 +9,8 @@ export interface BenchResults {
     seconds: number; reps: number; backlog: number; latencySeconds: number; bodyBytes: number; queues: number;
     /** Absent in results written before workload (g) existed. */
     retention?: boolean;
+    /** Absent in results written before the suite dropped the page cache between measurements. */
+    pageCache?: string;
     workloads?: { retention?: RetentionSettingsReported };
   };
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; stealPct?: number | null; bun: string };
@@ -57,7 +59,8 @@ export function markdown(r: BenchResults): string {
       `${r.settings.reps === 1 ? "one run" : `median of ${r.settings.reps} interleaved runs (min–max in small print)`}, backlog ${r.settings.backlog.toLocaleString("en")}. ` +
       `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Bun ${r.machine.bun}; ` +
       `load average ${r.machine.loadavgStart.join(" / ")} at the start, ${r.machine.loadavgEnd.join(" / ")} at the end` +
-      `${r.machine.stealPct != null ? `; CPU time stolen by the hypervisor ${fmt(r.machine.stealPct)} % over the run` : ""}. Command: \`${r.command}\`.`,
+      `${r.machine.stealPct != null ? `; CPU time stolen by the hypervisor ${fmt(r.machine.stealPct)} % over the run` : ""}. ` +
+      `${r.settings.pageCache ? `Page cache ${r.settings.pageCache}. ` : ""}Command: \`${r.command}\`.`,
     "",
   );
 

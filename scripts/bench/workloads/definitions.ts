@@ -25,6 +25,8 @@ export interface Mode {
   javaConsumerMessages: number;
   /** (g) past retention on a nearly full disk (needs root for a tmpfs mount; about a minute per target). */
   retention: boolean;
+  /** Drop the unmapped clean page cache before each measurement (needs root; lib/page_cache.ts says why). */
+  dropPageCache: boolean;
 }
 
 export type ModeName = "smoke" | "quick" | "full";
@@ -35,17 +37,17 @@ export const modes: Record<ModeName, Mode> = {
   // Fewer producer counts and one latency rate: 20k msg/s for a second only measures a backlog.
   smoke: {
     seconds: 1, warmupSeconds: 0, reps: 1, backlog: 2_000, latencySeconds: 1, producerCounts: [1, 64], latencyRates: [1000],
-    javaProducer: false, javaConsumerMessages: 0, retention: false,
+    javaProducer: false, javaConsumerMessages: 0, retention: false, dropPageCache: false,
   },
   // quick: about 2 s per measurement, one run: checks that everything works, figures are rough.
   quick: {
     seconds: 2, warmupSeconds: 1, reps: 1, backlog: 50_000, latencySeconds: 3, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
-    javaProducer: true, javaConsumerMessages: 10_000, retention: false,
+    javaProducer: true, javaConsumerMessages: 10_000, retention: false, dropPageCache: true,
   },
   // full: 10 s per measurement, 3 runs interleaved across targets (A B C, B C A, C A B), median kept.
   full: {
     seconds: 10, warmupSeconds: 5, reps: 3, backlog: 1_000_000, latencySeconds: 10, producerCounts: [1, 16, 64], latencyRates: [1000, 5000, 20_000],
-    javaProducer: true, javaConsumerMessages: 100_000, retention: true,
+    javaProducer: true, javaConsumerMessages: 100_000, retention: true, dropPageCache: true,
   },
 };
 

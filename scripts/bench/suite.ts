@@ -10,8 +10,8 @@
 // --no-retention: leave it out of --full. --workloads: only these (default all of them; cold start
 // and idle RSS are always measured): produce (a), consume (b), latency (c), producers (f, 1/16/64
 // producers with and without keys), java (e, the brokers' own Java producer tools).
-// --keep-page-cache: do not drop the page cache before each measurement (--quick and --full do,
-// as root; lib/page_cache.ts says why).
+// --keep-page-cache: do not drop the page cache of the target's data files before each measurement
+// (--quick and --full do; lib/page_cache.ts says why).
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -215,7 +215,7 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
     /** keepPageCache: the step reads what the previous one wrote (the Java consumer tool). */
     const step = async (name: string, body: () => Promise<void>, keepPageCache = false): Promise<void> => {
       progress(`${tag}: ${name}`);
-      if (!keepPageCache) beforeMeasurement();
+      if (!keepPageCache) beforeMeasurement(dataRoot);
       const before = cpuTime();
       try {
         await body();
@@ -402,11 +402,13 @@ async function firstSend(target: Target, running: Running, t0: number): Promise<
 
 // ---- page cache between measurements (lib/page_cache.ts) -----------------------------------
 /** What the results say about it: dropped before each measurement, or kept and why. */
-let pageCache = mode.dropPageCache ? "dropped before each measurement (sync; echo 1 > /proc/sys/vm/drop_caches)" : "kept between measurements";
+let pageCache = mode.dropPageCache
+  ? "of the broker's data files dropped before each measurement (sync, then posix_fadvise DONTNEED on each file)"
+  : "kept between measurements";
 let pageCacheDropping = mode.dropPageCache;
-function beforeMeasurement(): void {
+function beforeMeasurement(dataRoot: string): void {
   if (!pageCacheDropping) return;
-  const failed = dropPageCache();
+  const failed = dropPageCache(dataRoot);
   if (failed === null) return;
   pageCacheDropping = false;
   pageCache = `kept between measurements: ${failed}`;

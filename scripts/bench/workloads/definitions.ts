@@ -25,7 +25,7 @@ export interface Mode {
   javaConsumerMessages: number;
   /** (g) past retention on a nearly full disk (needs root for a tmpfs mount; about a minute per target). */
   retention: boolean;
-  /** Drop the unmapped clean page cache before each measurement (needs root; lib/page_cache.ts says why). */
+  /** Drop the page cache of the target's data files before each measurement (lib/page_cache.ts says why). */
   dropPageCache: boolean;
 }
 

@@ -406,12 +406,16 @@ let pageCache = mode.dropPageCache
   ? "of the broker's data files dropped before each measurement (sync, then posix_fadvise DONTNEED on each file)"
   : "kept between measurements";
 let pageCacheDropping = mode.dropPageCache;
+let pageCacheDrops = 0;
 function beforeMeasurement(dataRoot: string): void {
   if (!pageCacheDropping) return;
   const failed = dropPageCache(dataRoot);
-  if (failed === null) return;
+  if (failed === null) {
+    pageCacheDrops++;
+    return;
+  }
   pageCacheDropping = false;
-  pageCache = `kept between measurements: ${failed}`;
+  pageCache = `${pageCacheDrops > 0 ? `dropped before the first ${pageCacheDrops} measurements, then ` : ""}kept: ${failed}`;
   note(`page cache ${pageCache}`);
 }
 

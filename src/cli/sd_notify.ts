@@ -15,7 +15,8 @@
  * runs the same outside systemd). Never throws: a failure to reach systemd is returned as a
  * status for the caller to log; the broker keeps serving (systemd then times the start out).
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { FFIType, ptr } from "bun:ffi";
+import { libcOnce } from "../io/libc.ts";
 import { assert } from "../assert.ts";
 
 export const SdNotifyStatus = { sent: "sent", unset: "unset", badSocket: "bad-socket", noLibc: "no-libc", sendFailed: "send-failed" } as const;
@@ -35,26 +36,21 @@ interface Libc {
   sendto(fd: number, message: Uint8Array, address: Uint8Array): number;
   close(fd: number): number;
 }
-let libcCached: Libc | null | undefined;
 
-function libc(): Libc | null {
-  if (libcCached !== undefined) return libcCached;
-  try {
-    const lib = dlopen("libc.so.6", {
-      socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-      sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-      close: { args: [FFIType.i32], returns: FFIType.i32 },
-    });
-    libcCached = {
-      socket: (domain, type, protocol) => lib.symbols.socket(domain, type, protocol),
-      sendto: (fd, message, address) => Number(lib.symbols.sendto(fd, ptr(message), message.length, msgNoSignal, ptr(address), address.length)),
-      close: (fd) => lib.symbols.close(fd),
-    };
-  } catch {
-    libcCached = null;
-  }
-  return libcCached;
-}
+/** Linux only (systemd); null elsewhere or where libc cannot be opened. */
+const libc = libcOnce(
+  {
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+  },
+  (lib): Libc => ({
+    socket: (domain, type, protocol) => lib.symbols.socket(domain, type, protocol),
+    sendto: (fd, message, address) => Number(lib.symbols.sendto(fd, ptr(message), message.length, msgNoSignal, ptr(address), address.length)),
+    close: (fd) => lib.symbols.close(fd),
+  }),
+  true,
+);
 
 /** The sockaddr_un bytes for a $NOTIFY_SOCKET value, or null when it is not a usable address. */
 export function notifySocketAddress(socketName: string): Uint8Array | null {

@@ -10,7 +10,8 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync, fsyncSync } from "node:fs";
 import { join } from "node:path";
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
+import { libcOnce } from "../io/libc.ts";
 import { assert } from "../assert.ts";
 
 export class DataDirLockedError extends Error {
@@ -20,21 +21,11 @@ export class DataDirLockedError extends Error {
 const lockExclusive = 2;
 const lockNonBlocking = 4;
 
-type Flock = (fd: number, operation: number) => number;
-let flockCached: Flock | null | undefined;
-
-/** flock(2) from libc, looked up once; null where libc cannot be opened. */
-function flockFunction(): Flock | null {
-  if (flockCached !== undefined) return flockCached;
-  try {
-    const library = process.platform === "darwin" ? "libc.dylib" : "libc.so.6";
-    const libc = dlopen(library, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-    flockCached = (fd, operation) => libc.symbols.flock(fd, operation);
-  } catch {
-    flockCached = null;
-  }
-  return flockCached;
-}
+/** flock(2) from libc; null where libc cannot be opened. */
+const flockFunction = libcOnce(
+  { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } },
+  (libc) => (fd: number, operation: number): number => libc.symbols.flock(fd, operation),
+);
 
 function processAlive(pid: number): boolean {
   try {

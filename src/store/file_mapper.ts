@@ -58,7 +58,8 @@
  * cannot, the space comes back when the mapping is collected, as before).
  */
 import { closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { FFIType, ptr } from "bun:ffi";
+import { libcOnce } from "../io/libc.ts";
 import { assert } from "../assert.ts";
 
 export type AccessPattern = "append" | "read";
@@ -77,21 +78,11 @@ export interface FileMapper {
   map(path: string, fileBytes: number, reserve: boolean): MappedRegion;
 }
 
-type Fallocate = (fd: number, offset: number, length: number) => number;
-let fallocateCached: Fallocate | null | undefined;
-
-/** posix_fallocate(3) from libc, looked up once; null where libc cannot be opened (then ftruncate). */
-function fallocateFunction(): Fallocate | null {
-  if (fallocateCached !== undefined) return fallocateCached;
-  try {
-    const library = process.platform === "darwin" ? "libc.dylib" : "libc.so.6";
-    const libc = dlopen(library, { posix_fallocate: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } });
-    fallocateCached = (fd, offset, length) => libc.symbols.posix_fallocate(fd, offset, length);
-  } catch {
-    fallocateCached = null;
-  }
-  return fallocateCached;
-}
+/** posix_fallocate(3) from libc; null where libc cannot be opened (then ftruncate). */
+const fallocateFunction = libcOnce(
+  { posix_fallocate: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } },
+  (libc) => (fd: number, offset: number, length: number): number => libc.symbols.posix_fallocate(fd, offset, length),
+);
 
 /** fallocate(2) mode bits (linux/falloc.h). */
 const fallocKeepSize = 0x01;
@@ -113,26 +104,19 @@ interface LinuxCalls {
   /** madvise(2) over a view of a mapping. */
   madvise(bytes: Uint8Array, advice: number): number;
 }
-let linuxCallsCached: LinuxCalls | null | undefined;
 
-/** libc.so.6, opened once (Linux only); null elsewhere or where it cannot be opened. */
-function linuxCalls(): LinuxCalls | null {
-  if (linuxCallsCached !== undefined) return linuxCallsCached;
-  try {
-    if (process.platform !== "linux") throw new Error("not Linux");
-    const libc = dlopen("libc.so.6", {
-      fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
-      madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-    });
-    linuxCallsCached = {
-      punchHole: (fd, length) => libc.symbols.fallocate(fd, fallocKeepSize | fallocPunchHole, 0, length),
-      madvise: (bytes, advice) => libc.symbols.madvise(ptr(bytes), bytes.length, advice),
-    };
-  } catch {
-    linuxCallsCached = null;
-  }
-  return linuxCallsCached;
-}
+/** Linux only; null elsewhere or where libc cannot be opened. */
+const linuxCalls = libcOnce(
+  {
+    fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+    madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  },
+  (libc): LinuxCalls => ({
+    punchHole: (fd, length) => libc.symbols.fallocate(fd, fallocKeepSize | fallocPunchHole, 0, length),
+    madvise: (bytes, advice) => libc.symbols.madvise(ptr(bytes), bytes.length, advice),
+  }),
+  true,
+);
 
 const errnoNames: Record<number, string> = { 28: "ENOSPC", 5: "EIO", 27: "EFBIG", 122: "EDQUOT" };
 

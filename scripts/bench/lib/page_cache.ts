@@ -17,22 +17,17 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
+import { libcOnce } from "../../../src/io/libc.ts";
 
 /** POSIX_FADV_DONTNEED (linux/fadvise.h). */
 const fadviseDontNeed = 4;
 
-let fadvise: ((fd: number, offset: number, length: number, advice: number) => number) | null | undefined;
-function libcFadvise(): typeof fadvise {
-  if (fadvise !== undefined) return fadvise;
-  try {
-    const libc = dlopen("libc.so.6", { posix_fadvise: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], returns: FFIType.i32 } });
-    fadvise = (fd, offset, length, advice) => libc.symbols.posix_fadvise(fd, offset, length, advice);
-  } catch {
-    fadvise = null;
-  }
-  return fadvise;
-}
+const libcFadvise = libcOnce(
+  { posix_fadvise: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], returns: FFIType.i32 } },
+  (libc) => (fd: number, offset: number, length: number, advice: number): number => libc.symbols.posix_fadvise(fd, offset, length, advice),
+  true,
+);
 
 /** Every regular file under `dir` (a broker's data dir; files that vanish meanwhile are skipped). */
 function filesUnder(dir: string): string[] {

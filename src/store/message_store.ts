@@ -531,17 +531,27 @@ export class MessageStore {
     }
   }
 
-  /** Group commit: resolves true once an fdatasync covers `offset`, false after the timeout. */
+  /**
+   * Group commit: resolves true once an fdatasync covers `offset`, false after the timeout.
+   * With no flush running, the first waiter starts one at the end of the current task (a
+   * microtask), not at once: the sends decoded from the same socket read are appended first and
+   * share it. Started at once, it covered the first send of each read alone, and the rest of the
+   * read waited for the next fdatasync — 45 % of all flushes served one send (2 clients × 128
+   * in flight, SYNC_FLUSH, 1 KiB).
+   */
   waitFlushedTo(offset: number): Promise<boolean> {
     if (this.commitLog.flushedOffset >= offset) return Promise.resolve(true);
     return new Promise((resolve) => {
       this.flushWaiters.push({ offset, deadlineMs: this.io.clock.monotonicMs() + this.config.syncFlushTimeoutMs, resolve });
-      if (!this.flushing) void this.groupCommit();
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(this.groupCommit);
+      }
     });
   }
 
-  private async groupCommit(): Promise<void> {
-    this.flushing = true;
+  /** Flushes while puts wait for one; `flushing` is set by the caller and cleared when none waits. */
+  private readonly groupCommit = async (): Promise<void> => {
     try {
       while (this.flushWaiters.length > 0 && !this.shutDown) {
         let flushed: number;
@@ -566,7 +576,7 @@ export class MessageStore {
     } finally {
       this.flushing = false;
     }
-  }
+  };
 
   /** One commit-log flush, timed for onCommitLogFlushMs. Resolves with the flushed offset. */
   private async flushCommitLog(): Promise<number> {

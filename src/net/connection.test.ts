@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { Connection, type SocketLike } from "./connection.ts";
+import { Connection, RemotingTimeout, type SocketLike } from "./connection.ts";
 import { encodeFrame, frameBytesMaxDefault } from "./frame.ts";
-import { flagResponse, SerializeType, type RemotingCommand } from "./remoting_command.ts";
+import { flagResponse, newRequest, SerializeType, type RemotingCommand } from "./remoting_command.ts";
 
 /** A socket that takes at most `takeMax` bytes per write and records each write. */
 class RecordingSocket implements SocketLike {
@@ -36,6 +36,15 @@ function answerWithHeadroom(opaque: number, bodyBytes: number, headroom = 128): 
   command.body = new Uint8Array(new ArrayBuffer(headroom + bodyBytes), headroom, bodyBytes).fill(opaque & 0xff);
   command.bodyHeadroom = headroom;
   return command;
+}
+
+/** A socket that keeps a view of what it takes, as a TLS session may: bytes written must never change afterwards. */
+class ViewKeepingSocket extends RecordingSocket {
+  override write(data: Uint8Array): number {
+    const taken = Math.min(data.length, this.takeMax);
+    this.writes.push(data.subarray(0, taken));
+    return taken;
+  }
 }
 
 function joined(parts: Uint8Array[]): number[] {
@@ -121,5 +130,59 @@ describe("Connection writes", () => {
     expect(released[2]!.buffer).toBe(big.body!.buffer);
     expect(released[2]!.length).toBeLessThan(encodeFrame(answerWithHeadroom(1, 30_000)).length); // the rest of it, a view of the same buffer
   });
+
+  test("write batches: bytes intact over many rounds of partial writes, whether the batch is reused (a socket that copies) or never rewritten (one that keeps views)", async () => {
+    for (const copies of [true, false]) {
+      let seed = 7;
+      const random = (below: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % below;
+      };
+      const socket = copies ? new RecordingSocket() : new ViewKeepingSocket();
+      const connection = new Connection(socket, { frameBytesMax: frameBytesMaxDefault, sendBytesMax: 1 << 26, onRequest: () => null, socketCopiesWrites: copies });
+      const sent: RemotingCommand[] = [];
+      for (let round = 0; round < 60; round++) {
+        socket.takeMax = random(3) === 0 ? 1 + random(5000) : Infinity;
+        const frames = 1 + random(400); // some rounds more than a 256 KiB batch
+        for (let f = 0; f < frames; f++) {
+          const command = answer(sent.length, random(10) === 0 ? 16_384 + random(20_000) : random(1500));
+          command.extFields = { n: String(sent.length) };
+          sent.push(command);
+          connection.send(command);
+        }
+        await Promise.resolve();
+        socket.takeMax = Infinity;
+        if (random(2) === 0) connection.flush(true); // drained now, or only with the next round
+      }
+      connection.flush(true);
+      expect(connection.queuedSendBytes).toBe(0);
+      expect(Buffer.concat(socket.writes).equals(Buffer.concat(sent.map(encodeFrame)))).toBe(true);
+    }
+  });
 });
 
+describe("Connection invoke timeouts", () => {
+  test("each invoke fails after its own timeout, through one timer; an answered one never", async () => {
+    const socket = new RecordingSocket();
+    const connection = new Connection(socket, { frameBytesMax: frameBytesMaxDefault, sendBytesMax: 1 << 24, onRequest: () => null });
+    const started = performance.now();
+    const failedAt = (promise: Promise<RemotingCommand>): Promise<number> =>
+      promise.then(
+        () => -1,
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(RemotingTimeout);
+          return performance.now() - started;
+        },
+      );
+    const late = failedAt(connection.invoke(newRequest(11), 120));
+    const early = failedAt(connection.invoke(newRequest(12), 40));
+    const answered = newRequest(13);
+    const answeredPromise = connection.invoke(answered, 60);
+    setTimeout(() => connection.onData(encodeFrame({ ...answer(answered.opaque, 0) })), 10);
+    expect((await answeredPromise).opaque).toBe(answered.opaque);
+    const [earlyMs, lateMs] = await Promise.all([early, late]);
+    expect(earlyMs).toBeGreaterThanOrEqual(39);
+    expect(earlyMs).toBeLessThan(lateMs);
+    expect(lateMs).toBeGreaterThanOrEqual(119);
+  });
+});

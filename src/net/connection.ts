@@ -5,8 +5,10 @@
  * - Every request frame is handed to `onRequest` as soon as it is decoded; requests run
  *   concurrently and their responses are written as each completes (a held pull never blocks
  *   a send behind it).
- * - Writes are batched: responses queued within one microtask leave in one socket write.
- *   Bun's socket.write may take fewer bytes than offered; the rest waits for `drain`.
+ * - Writes are batched: frames queued within one microtask leave in one socket write. A small
+ *   frame is encoded straight into the write batch (no buffer of its own, its body copied once);
+ *   a big one is written on its own. Bun's socket.write may take fewer bytes than offered; the
+ *   rest waits for `drain`.
  * - Backpressure: once more than `sendBytesMax` bytes wait to be written, reading from the
  *   peer pauses until the queue drains below half of it, and frames already read but not yet
  *   decoded wait (copied out of the read buffer) until then. What one connection can make us
@@ -18,12 +20,13 @@
  * - A frame over `frameBytesMax` or a malformed header closes this connection only.
  * - lastActivityMs (bytes read or written) and partialFrameSinceMs (a frame started and not
  *   finished) let the server drop idle peers and slow senders (RemotingServer.sweep).
- * - invoke() matches responses by opaque and fails with RemotingTimeout after its timeout;
- *   all pending invokes fail when the connection closes.
+ * - invoke() matches responses by opaque and fails with RemotingTimeout after its timeout (one
+ *   timer per connection, set for the earliest deadline, not one per request); all pending
+ *   invokes fail when the connection closes.
  */
 import { assert } from "../assert.ts";
 import { logScoped } from "../log.ts";
-import { decodeFrame, encodeFrame } from "./frame.ts";
+import { decodeFrame, encodeFrame, encodeFrameInto } from "./frame.ts";
 import { FrameDecoder, FrameTooLarge } from "./frame_decoder.ts";
 import { HeaderError } from "./header_json.ts";
 import { flagOneway, isOneway, isResponse, newResponse, type RemotingCommand } from "./remoting_command.ts";
@@ -31,11 +34,11 @@ import { RemotingError, ResponseCode } from "./response_code.ts";
 
 const log = logScoped("net");
 
-/** Queued frames are joined into writes of about this size (one syscall for many small answers). */
+/** Small frames are encoded into write batches of this size (one syscall for many small answers). */
 const writeBatchBytes = 256 * 1024;
 /**
- * A frame this big is written on its own, never copied into a batch: one more syscall costs less
- * than copying it again (pull answers of 32 × 1 KiB messages).
+ * A frame with a body this big is written on its own, never copied into a batch: one more syscall
+ * costs less than copying it again (pull answers of 32 × 1 KiB messages).
  */
 const writeAloneBytesMin = 16 * 1024;
 /** Past sendBytesMax × this + frameBytesMax, queued answers close the connection instead of growing. */
@@ -79,6 +82,12 @@ export interface ConnectionOptions {
    */
   readChunksOwned?: boolean;
   /**
+   * The socket copies the bytes write() takes (a plain Bun TCP socket): a write batch is filled
+   * again from its start once written. Otherwise (TlsBridge, whose TLS session may keep a view of
+   * what it was given) a written batch is never written into again.
+   */
+  socketCopiesWrites?: boolean;
+  /**
    * Called before queued frames are written. False: what is queued must not leave (the broker's
    * answers stand for appends the store could not write to its file): the connection is closed
    * at once, unwritten, and the peer sees its requests fail as with a broker that died.
@@ -92,13 +101,27 @@ export class ConnectionClosed extends Error {}
 interface Pending {
   resolve(command: RemotingCommand): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** performance.now() past which it fails with RemotingTimeout. */
+  deadlineMs: number;
+  timeoutMs: number;
+  code: number;
 }
 
 export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly pending = new Map<number, Pending>();
+  /** Frames to write, in order, before the open part of the batch: sealed batch parts and big frames. */
   private sendChunks: Uint8Array[] = [];
+  /**
+   * The write batch small frames are encoded into; bytes [batchFrom, batchTo) are queued and not
+   * in sendChunks yet (the open part). Bytes before batchFrom may still be referenced by a chunk.
+   */
+  private batch: Uint8Array | null = null;
+  private batchFrom = 0;
+  private batchTo = 0;
+  /** The one timer for invoke timeouts: set for timeoutAtMs (performance.now()), the earliest deadline known when set. */
+  private timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  private timeoutAtMs = Infinity;
   /**
    * Queued frames that lie in a body's own buffer (commands with bodyHeadroom: pull answers,
    * possibly pooled), the only ones releaseWritten gets. Asking any frame for its ArrayBuffer
@@ -187,7 +210,6 @@ export class Connection {
     const waiting = this.pending.get(command.opaque);
     if (!waiting) return; // late answer to a timed-out request
     this.pending.delete(command.opaque);
-    clearTimeout(waiting.timer);
     waiting.resolve(command);
   }
 
@@ -238,10 +260,18 @@ export class Connection {
   /** Queue a command for writing; it leaves with others queued in the same microtask. */
   send(command: RemotingCommand): void {
     if (this.closed) return;
-    const frame = encodeFrame(command);
-    this.sendChunks.push(frame);
-    if (command.bodyHeadroom !== undefined && this.options.releaseWritten) this.releasable.add(frame);
-    this.sendBytes += frame.length;
+    const body = command.body;
+    let frameBytes = body === null || body.length < writeAloneBytesMin ? this.encodeIntoBatch(command) : 0;
+    if (frameBytes > 0) {
+      if (command.bodyHeadroom !== undefined && body !== null) this.options.releaseWritten?.(body); // copied: its pooled buffer is free
+    } else {
+      const frame = encodeFrame(command);
+      this.sealBatch();
+      this.sendChunks.push(frame);
+      if (command.bodyHeadroom !== undefined && this.options.releaseWritten) this.releasable.add(frame);
+      frameBytes = frame.length;
+    }
+    this.sendBytes += frameBytes;
     // Reading paused long ago and answers to requests read before still pile up: a peer this far
     // behind is not reading at all. Bounded, whatever it asked for.
     const hardBytesMax = this.options.sendBytesMax * sendQueueHardFactor + this.options.frameBytesMax;
@@ -260,10 +290,32 @@ export class Connection {
     }
   }
 
+  /** Encodes `command` at the end of the write batch: the frame's length, or 0 if it is bigger than a batch. */
+  private encodeIntoBatch(command: RemotingCommand): number {
+    let batch = this.batch;
+    if (batch === null) batch = this.batch = new Uint8Array(writeBatchBytes);
+    let frameBytes = encodeFrameInto(command, batch, this.batchTo);
+    if (frameBytes === 0 && this.batchTo > 0) {
+      // Full: what is open leaves as a chunk, and the bytes before batchTo may be referenced; a new batch.
+      this.sealBatch();
+      batch = this.batch = new Uint8Array(writeBatchBytes);
+      this.batchFrom = this.batchTo = 0;
+      frameBytes = encodeFrameInto(command, batch, 0);
+    }
+    this.batchTo += frameBytes;
+    return frameBytes;
+  }
+
+  /** The open part of the batch joins sendChunks (before a big frame, or to be written). */
+  private sealBatch(): void {
+    if (this.batchTo === this.batchFrom) return;
+    this.sendChunks.push(this.batch!.subarray(this.batchFrom, this.batchTo));
+    this.batchFrom = this.batchTo;
+  }
+
   /**
-   * Write what is queued; called once per microtask and from the socket's drain handler. Runs of
-   * small frames are joined into writes of about writeBatchBytes; a big one (writeAloneBytesMin)
-   * goes as it is.
+   * Write what is queued; called once per microtask and from the socket's drain handler. Small
+   * frames went into batches of up to writeBatchBytes; a big one (writeAloneBytesMin) goes as it is.
    * After a partial write nothing more is tried until the socket drains, so a peer that does not
    * read costs no copying per queued answer.
    */
@@ -276,39 +328,32 @@ export class Connection {
       this.close(true);
       return;
     }
+    this.sealBatch();
     const chunks = this.sendChunks;
     const release = this.releasable.size > 0 ? this.options.releaseWritten : undefined;
     const releasable = this.releasable;
-    let head = 0;
-    while (head < chunks.length) {
-      let end = head + 1;
-      let batchBytes = chunks[head]!.length;
-      if (batchBytes < writeAloneBytesMin) {
-        while (end < chunks.length && batchBytes < writeBatchBytes && chunks[end]!.length < writeAloneBytesMin) batchBytes += chunks[end++]!.length;
-      }
-      const lone = end === head + 1;
-      const data = lone ? chunks[head]! : concat(chunks.slice(head, end), batchBytes);
-      if (!lone && release) {
-        for (let at = head; at < end; at++) if (releasable.delete(chunks[at]!)) release(chunks[at]!);
-      }
+    for (let head = 0; head < chunks.length; head++) {
+      const data = chunks[head]!;
       const written = this.socket.write(data);
       assert(written >= -1 && written <= data.length, "socket wrote more than offered");
       const taken = Math.max(written, 0);
       if (taken > 0) this.lastActivityMs = performance.now();
       this.sendBytes -= taken;
       if (taken < data.length) {
-        // The rest of this batch stays as one chunk; the socket tells us (drain) when to go on.
+        // The rest of this chunk stays; the socket tells us (drain) when to go on.
         const rest = data.subarray(taken);
-        if (lone && releasable.delete(data)) releasable.add(rest);
-        chunks.splice(0, end, rest);
-        head = 0;
+        if (releasable.delete(data)) releasable.add(rest);
+        chunks.splice(0, head + 1, rest);
         this.writeBlocked = true;
         break;
       }
-      if (lone && release && releasable.delete(data)) release(data);
-      head = end;
+      if (release && releasable.delete(data)) release(data);
     }
-    if (!this.writeBlocked) this.sendChunks = [];
+    if (!this.writeBlocked) {
+      this.sendChunks = [];
+      // Nothing queued refers to the batch now; a socket that copied what it took lets it be reused.
+      if (this.options.socketCopiesWrites === true) this.batchFrom = this.batchTo = 0;
+    }
     if (this.paused && this.sendBytes <= this.options.sendBytesMax / 2) {
       this.paused = false;
       this.socket.resume?.();
@@ -320,14 +365,33 @@ export class Connection {
   invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
     if (this.closed) return Promise.reject(new ConnectionClosed(`connection to ${this.remoteAddress} is closed`));
     return new Promise<RemotingCommand>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(request.opaque);
-        reject(new RemotingTimeout(`request code ${request.code} to ${this.remoteAddress} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(request.opaque, { resolve, reject, timer });
+      const deadlineMs = performance.now() + timeoutMs;
+      this.pending.set(request.opaque, { resolve, reject, deadlineMs, timeoutMs, code: request.code });
+      if (deadlineMs < this.timeoutAtMs) this.armTimeout(deadlineMs);
       this.send(request);
     });
   }
+
+  private armTimeout(atMs: number): void {
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    this.timeoutAtMs = atMs;
+    this.timeoutTimer = setTimeout(this.expire, Math.max(0, atMs - performance.now()));
+  }
+
+  /** The timeout timer fired: fail every invoke past its deadline, set the timer for the earliest left. */
+  private readonly expire = (): void => {
+    this.timeoutTimer = null;
+    this.timeoutAtMs = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [opaque, waiting] of this.pending) {
+      if (waiting.deadlineMs <= now) {
+        this.pending.delete(opaque);
+        waiting.reject(new RemotingTimeout(`request code ${waiting.code} to ${this.remoteAddress} timed out after ${waiting.timeoutMs} ms`));
+      } else if (waiting.deadlineMs < next) next = waiting.deadlineMs;
+    }
+    if (next !== Infinity && !this.closed) this.armTimeout(next);
+  };
 
   /** Send a request that gets no response. */
   invokeOneway(request: RemotingCommand): void {
@@ -355,28 +419,18 @@ export class Connection {
     if (this.closeHandled) return;
     this.closeHandled = true;
     this.releasable.clear(); // unwritten pooled frames are left to the collector
+    this.batch = null;
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = null;
     try {
       const error = new ConnectionClosed(`connection to ${this.remoteAddress} closed`);
       const waiting = [...this.pending.values()];
       this.pending.clear();
-      for (const request of waiting) {
-        clearTimeout(request.timer);
-        request.reject(error);
-      }
+      for (const request of waiting) request.reject(error);
     } finally {
       this.options.onClose?.(this);
     }
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; store and show them as IPv4. */

@@ -47,6 +47,31 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
 }
 
 /**
+ * The frame of `command` (the bytes encodeFrame gives) written into `target` from `at`: its length,
+ * or 0 when it does not fit before target's end (nothing written then). For
+ * frames joined into a write batch: no allocation for the frame, and its body copied once.
+ */
+export function encodeFrameInto(command: RemotingCommand, target: Uint8Array, at: number): number {
+  const body = command.body;
+  const bodyBytes = body?.length ?? 0;
+  const headerAt = at + frameLengthBytes + frameHeaderWordBytes;
+  const headerEnd = target.length - bodyBytes; // the header must end here for the body to fit
+  if (headerAt >= headerEnd) return 0;
+  // Encoded apart and copied: TextEncoder.encodeInto into a view of the batch was slower than
+  // encode + set for headers of a few hundred bytes (0.49-0.61 against 0.43-0.50 us per frame).
+  const header = command.serializeType === SerializeType.ROCKETMQ ? encodeCompactHeader(command) : encodeJsonHeader(command);
+  if (headerAt + header.length > headerEnd) return 0;
+  target.set(header, headerAt);
+  const headerBytes = header.length;
+  assert(headerBytes <= headerBytesMax, "header too large");
+  const total = frameLengthBytes + frameHeaderWordBytes + headerBytes + bodyBytes;
+  writeU32(target, at, total - frameLengthBytes);
+  writeU32(target, at + 4, ((command.serializeType & 0xff) << 24) | headerBytes);
+  if (body !== null) target.set(body, headerAt + headerBytes);
+  return total;
+}
+
+/**
  * Decodes the frame in `bytes` (the whole frame, length field included). The body is copied so that
  * it outlives the receive buffer, unless `copyBody` is false: then it is a view of `bytes`, for a
  * caller whose read buffers are never reused (ConnectionOptions.readChunksOwned). Throws

@@ -68,6 +68,7 @@ export class RemotingClient {
             onRequest: options.onRequest ?? (() => null),
             onClose: forget,
             readChunksOwned: true, // a Bun socket, TLS or not
+            socketCopiesWrites: !tls, // a plain Bun socket copies what write() takes
           });
           if (!tls) handshaken!();
         },

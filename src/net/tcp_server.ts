@@ -177,7 +177,7 @@ export class RemotingServer {
       frameBytesMax: this.options.frameBytesMax,
       sendBytesMax: this.options.sendBytesMax,
       requestsInFlightMax: this.limits.requestsInFlightMax,
-      ...(plaintext ? { releaseWritten: releasePulledFrame } : {}),
+      ...(plaintext ? { releaseWritten: releasePulledFrame, socketCopiesWrites: true } : {}),
       readChunksOwned: !(socket instanceof TlsBridge),
       onRequest: this.options.onRequest,
       ...(this.options.beforeWrite ? { beforeWrite: this.options.beforeWrite } : {}),

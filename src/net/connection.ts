@@ -116,7 +116,7 @@ export class Connection {
    * The write batch small frames are encoded into; bytes [batchFrom, batchTo) are queued and not
    * in sendChunks yet (the open part). Bytes before batchFrom may still be referenced by a chunk.
    */
-  private batch: Uint8Array | null = null;
+  private batch: Buffer | null = null;
   private batchFrom = 0;
   private batchTo = 0;
   /** The one timer for invoke timeouts: set for timeoutAtMs (performance.now()), the earliest deadline known when set. */
@@ -293,12 +293,12 @@ export class Connection {
   /** Encodes `command` at the end of the write batch: the frame's length, or 0 if it is bigger than a batch. */
   private encodeIntoBatch(command: RemotingCommand): number {
     let batch = this.batch;
-    if (batch === null) batch = this.batch = new Uint8Array(writeBatchBytes);
+    if (batch === null) batch = this.batch = Buffer.alloc(writeBatchBytes);
     let frameBytes = encodeFrameInto(command, batch, this.batchTo);
     if (frameBytes === 0 && this.batchTo > 0) {
       // Full: what is open leaves as a chunk, and the bytes before batchTo may be referenced; a new batch.
       this.sealBatch();
-      batch = this.batch = new Uint8Array(writeBatchBytes);
+      batch = this.batch = Buffer.alloc(writeBatchBytes);
       this.batchFrom = this.batchTo = 0;
       frameBytes = encodeFrameInto(command, batch, 0);
     }
@@ -309,7 +309,9 @@ export class Connection {
   /** The open part of the batch joins sendChunks (before a big frame, or to be written). */
   private sealBatch(): void {
     if (this.batchTo === this.batchFrom) return;
-    this.sendChunks.push(this.batch!.subarray(this.batchFrom, this.batchTo));
+    // A plain Uint8Array view, not a Buffer one: a socket may slice() what it is given to copy it.
+    const batch = this.batch!;
+    this.sendChunks.push(new Uint8Array(batch.buffer, batch.byteOffset + this.batchFrom, this.batchTo - this.batchFrom));
     this.batchFrom = this.batchTo;
   }
 

@@ -8,7 +8,7 @@
 //   8+H     B     body (B = length - 4 - H; never sent explicitly)
 import { assert } from "../assert.ts";
 import { decodeCompactHeader, encodeCompactHeader } from "./header_compact.ts";
-import { HeaderError, decodeJsonHeader, encodeJsonHeader } from "./header_json.ts";
+import { HeaderError, decodeJsonHeader, encodeJsonHeader, jsonHeaderText } from "./header_json.ts";
 import { SerializeType, type RemotingCommand } from "./remoting_command.ts";
 
 export const frameLengthBytes = 4;
@@ -39,23 +39,47 @@ export function encodeFrame(command: RemotingCommand): Uint8Array {
   return out;
 }
 
+/** UTF-8 takes at most this many bytes per UTF-16 code unit of a string. */
+const utf8BytesPerCodeUnitMax = 3;
+
 /**
  * The frame of `command` (the bytes encodeFrame gives) written into `target` from `at`: its length,
  * or 0 when it does not fit before target's end (nothing written then). For frames joined into a
- * write batch: no allocation for the frame, and its body copied once.
+ * write batch: no allocation for the frame, and its body copied once. A JSON header's text is
+ * written straight into `target` (Buffer#write: 0.03 us for a send's answer, against 0.18 us for
+ * TextEncoder.encode and a copy, and 0.06-0.07 us for encodeInto, which needs a view made per frame).
  */
-export function encodeFrameInto(command: RemotingCommand, target: Uint8Array, at: number): number {
+export function encodeFrameInto(command: RemotingCommand, target: Buffer, at: number): number {
   const body = command.body;
   const bodyBytes = body?.length ?? 0;
-  if (at + frameLengthBytes + frameHeaderWordBytes + bodyBytes >= target.length) return 0;
-  // Encoded apart and copied: TextEncoder.encodeInto into a view of the batch was slower than
-  // encode + set for headers of a few hundred bytes (0.49-0.61 against 0.43-0.50 us per frame).
+  const headerAt = at + frameLengthBytes + frameHeaderWordBytes;
+  if (headerAt + bodyBytes >= target.length) return 0;
+  let headerBytes: number;
+  if (command.serializeType === SerializeType.JSON) {
+    const text = jsonHeaderText(command);
+    if (headerAt + text.length * utf8BytesPerCodeUnitMax + bodyBytes > target.length) return encodeFrameIntoCopying(command, target, at);
+    headerBytes = target.write(text, headerAt, "utf8");
+  } else {
+    const header = encodeHeader(command);
+    headerBytes = header.length;
+    if (headerAt + headerBytes + bodyBytes > target.length) return 0;
+    target.set(header, headerAt);
+  }
+  assert(headerBytes <= headerBytesMax, "header too large");
+  const total = frameLengthBytes + frameHeaderWordBytes + headerBytes + bodyBytes;
+  writeWords(target, at, command.serializeType, headerBytes, total);
+  if (body !== null) target.set(body, headerAt + headerBytes);
+  return total;
+}
+
+/** encodeFrameInto for a header whose text may not fit: encoded apart first, so that its length is known. */
+function encodeFrameIntoCopying(command: RemotingCommand, target: Uint8Array, at: number): number {
   const header = encodeHeader(command);
   const headBytes = frameLengthBytes + frameHeaderWordBytes + header.length;
-  const total = headBytes + bodyBytes;
+  const total = headBytes + (command.body?.length ?? 0);
   if (at + total > target.length) return 0;
   writeHead(target, at, command.serializeType, header, total);
-  if (body !== null) target.set(body, at + headBytes);
+  if (command.body !== null) target.set(command.body, at + headBytes);
   return total;
 }
 
@@ -67,10 +91,15 @@ function encodeHeader(command: RemotingCommand): Uint8Array {
 
 /** The length word, the codec and header-length word, then the header, at `at`. */
 function writeHead(target: Uint8Array, at: number, serializeType: number, header: Uint8Array, total: number): void {
+  writeWords(target, at, serializeType, header.length, total);
+  target.set(header, at + frameLengthBytes + frameHeaderWordBytes);
+}
+
+/** The length word, then the codec and header-length word, at `at`. */
+function writeWords(target: Uint8Array, at: number, serializeType: number, headerBytes: number, total: number): void {
   // Big-endian by hand: a DataView would make the engine materialize target.buffer, per frame.
   writeU32(target, at, total - frameLengthBytes);
-  writeU32(target, at + 4, ((serializeType & 0xff) << 24) | header.length);
-  target.set(header, at + frameLengthBytes + frameHeaderWordBytes);
+  writeU32(target, at + 4, ((serializeType & 0xff) << 24) | headerBytes);
 }
 
 /**

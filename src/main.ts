@@ -17,6 +17,7 @@ import { AclConfigError, AclFile } from "./security/acl_config.ts";
 import { RequestCode } from "./net/request_code.ts";
 import { pullAnswerBytesMax } from "./net/frame_pool.ts";
 import { MemoryGuard } from "./io/memory_guard.ts";
+import { ensureRuntimeEnv } from "./io/runtime_env.ts";
 
 const log = logScoped("main");
 const shutdownMsMax = 4500;
@@ -229,6 +230,9 @@ if (parsed.kind === "help") {
   process.exit(0);
 } else {
   for (const warning of parsed.warnings) log.warn("config.unknown_key", { warning });
+  setLogLevel(parsed.config.logLevel);
+  const notReexecuted = ensureRuntimeEnv(); // returns only if nothing was missing, or it could not be done
+  if (notReexecuted !== null) log.debug("runtime_env.not_set", { reason: notReexecuted });
   run(parsed.config).catch((error: unknown) => {
     process.stderr.write(`bolide: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -61,7 +61,8 @@ export function ensureRuntimeEnv(): string | null {
   }
   if (argv.length === 0 || argv.at(-1) !== 0) return "/proc/self/cmdline is not a NUL-terminated list";
   const added = Buffer.from(missing.map((name) => `${name}=${runtimeEnv[name]}\0`).join(""));
-  const envp = Buffer.concat([environment.length > 0 && environment.at(-1) !== 0 ? Buffer.concat([environment, Buffer.from([0])]) : environment, added]);
+  const unterminated = environment.length > 0 && environment.at(-1) !== 0;
+  const envp = Buffer.concat([environment, unterminated ? Buffer.from([0]) : Buffer.alloc(0), added]);
   const path = Buffer.from("/proc/self/exe\0");
   const argvPointers = pointerArray(argv);
   const envPointers = pointerArray(envp);

@@ -50,21 +50,14 @@ const utf8BytesPerCodeUnitMax = 3;
  * TextEncoder.encode and a copy, and 0.06-0.07 us for encodeInto, which needs a view made per frame).
  */
 export function encodeFrameInto(command: RemotingCommand, target: Buffer, at: number): number {
+  if (command.serializeType !== SerializeType.JSON) return encodeFrameIntoCopying(command, target, at);
   const body = command.body;
   const bodyBytes = body?.length ?? 0;
   const headerAt = at + frameLengthBytes + frameHeaderWordBytes;
   if (headerAt + bodyBytes >= target.length) return 0;
-  let headerBytes: number;
-  if (command.serializeType === SerializeType.JSON) {
-    const text = jsonHeaderText(command);
-    if (headerAt + text.length * utf8BytesPerCodeUnitMax + bodyBytes > target.length) return encodeFrameIntoCopying(command, target, at);
-    headerBytes = target.write(text, headerAt, "utf8");
-  } else {
-    const header = encodeHeader(command);
-    headerBytes = header.length;
-    if (headerAt + headerBytes + bodyBytes > target.length) return 0;
-    target.set(header, headerAt);
-  }
+  const text = jsonHeaderText(command);
+  if (headerAt + text.length * utf8BytesPerCodeUnitMax + bodyBytes > target.length) return encodeFrameIntoCopying(command, target, at);
+  const headerBytes = target.write(text, headerAt, "utf8");
   assert(headerBytes <= headerBytesMax, "header too large");
   const total = frameLengthBytes + frameHeaderWordBytes + headerBytes + bodyBytes;
   writeWords(target, at, command.serializeType, headerBytes, total);
@@ -72,14 +65,16 @@ export function encodeFrameInto(command: RemotingCommand, target: Buffer, at: nu
   return total;
 }
 
-/** encodeFrameInto for a header whose text may not fit: encoded apart first, so that its length is known. */
+/** encodeFrameInto with the header encoded apart first (its length known before it is placed): the compact codec, or a JSON text that might not fit. */
 function encodeFrameIntoCopying(command: RemotingCommand, target: Uint8Array, at: number): number {
+  const body = command.body;
+  if (at + frameLengthBytes + frameHeaderWordBytes + (body?.length ?? 0) >= target.length) return 0;
   const header = encodeHeader(command);
   const headBytes = frameLengthBytes + frameHeaderWordBytes + header.length;
-  const total = headBytes + (command.body?.length ?? 0);
+  const total = headBytes + (body?.length ?? 0);
   if (at + total > target.length) return 0;
   writeHead(target, at, command.serializeType, header, total);
-  if (command.body !== null) target.set(command.body, at + headBytes);
+  if (body !== null) target.set(body, at + headBytes);
   return total;
 }
 

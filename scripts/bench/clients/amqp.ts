@@ -36,7 +36,7 @@ export async function openAmqp(endpoint: string): Promise<BenchClient> {
       for (let q = 0; q < queues; q++) {
         await reader.consume(queueName(topic, q), (message) => {
           if (!message) return;
-          onMessage(message.content);
+          onMessage(message.content, 0, message.content.length);
           read++;
           if (read % ackEvery === 0) reader.ack(message, true);
           if (read >= expected) finish();

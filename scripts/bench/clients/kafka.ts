@@ -80,7 +80,7 @@ export async function openKafka(endpoint: string): Promise<BenchClient> {
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           for (const message of batch.messages) {
-            if (message.value) onMessage(message.value);
+            if (message.value) onMessage(message.value, 0, message.value.length);
             read++;
           }
           if (read >= expected) finish();

@@ -30,7 +30,7 @@ export async function openNats(endpoint: string): Promise<BenchClient> {
       const timer = setTimeout(() => void messages.stop(), Math.max(0, deadlineMs - performance.now()));
       let read = 0;
       for await (const message of messages) {
-        onMessage(message.data);
+        onMessage(message.data, 0, message.data.length);
         read++;
         if (read >= expected) break;
       }

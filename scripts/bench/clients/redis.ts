@@ -38,7 +38,7 @@ export async function openRedis(endpoint: string): Promise<BenchClient> {
         for (const [key, entries] of reply) {
           const index = keys.indexOf(key.toString());
           for (const [id, fields] of entries) {
-            for (let f = 0; f + 1 < fields.length; f += 2) if (fields[f]!.toString() === "d") onMessage(fields[f + 1]!);
+            for (let f = 0; f + 1 < fields.length; f += 2) if (fields[f]!.toString() === "d") onMessage(fields[f + 1]!, 0, fields[f + 1]!.length);
             read++;
             ids[index] = id.toString();
           }

@@ -65,7 +65,7 @@ export async function openRemoting(endpoint: string): Promise<BenchClient> {
               for (let at = 0; at + 4 <= body.length; ) {
                 const total = view.getInt32(at);
                 const length = view.getInt32(at + bodyLengthAt);
-                onMessage(body.subarray(at + bodyLengthAt + 4, at + bodyLengthAt + 4 + length));
+                onMessage(body, at + bodyLengthAt + 4, length);
                 read++;
                 at += total;
               }

@@ -14,9 +14,10 @@ export interface BenchClient {
    * Reads the topic from its start, calling onMessage for each message, until `expected` messages
    * were read or deadlineMs (performance.now()) passed. `live` (latency): the topic is still being
    * written, so an empty read waits for more (long polling) instead of ending the read. Returns
-   * the count read.
+   * the count read. A message's body is bytes [at, at + length) of `bytes`: no view is made per
+   * message for a reader that looks at a few bytes of it, or none.
    */
-  read(topic: string, queues: number, expected: number, deadlineMs: number, live: boolean, onMessage: (body: Uint8Array) => void): Promise<number>;
+  read(topic: string, queues: number, expected: number, deadlineMs: number, live: boolean, onMessage: (bytes: Uint8Array, at: number, length: number) => void): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -28,18 +28,22 @@ export const bodyMarker = { measured: 0x42454e43 /* "BENC" */, warm: 0x5741524d 
 
 declare const self: Worker;
 
+/** The big-endian unsigned 32-bit number at `at`. */
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
 self.onmessage = async (event: MessageEvent<LatencyReaderSpec>) => {
   const spec = event.data;
   const { arrivedMs, counters } = spec;
   try {
     const reader = await openClient(spec.client, spec.endpoint);
-    await reader.read(spec.topic, spec.queues, spec.total + spec.queues, performance.now() + (spec.seconds + 40) * 1000, true, (body) => {
-      if (body.length < 8) return;
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      const marker = view.getUint32(4);
+    await reader.read(spec.topic, spec.queues, spec.total + spec.queues, performance.now() + (spec.seconds + 40) * 1000, true, (bytes, at, length) => {
+      if (length < 8) return;
+      const marker = readU32(bytes, at + 4);
       if (marker === bodyMarker.warm) Atomics.add(counters, counter.warmed, 1);
       if (marker !== bodyMarker.measured) return;
-      const index = view.getUint32(0);
+      const index = readU32(bytes, at);
       if (index < spec.total && Number.isNaN(arrivedMs[index]!)) {
         arrivedMs[index] = monotonicMs();
         Atomics.add(counters, counter.received, 1);

@@ -8,6 +8,11 @@
  * connections, though a forced collection brought it back each time (no leak). A collection on
  * growth keeps the resident size near what is live.
  *
+ * With MIMALLOC_PURGE_DELAY=-1 (src/io/runtime_env.ts) a collection no longer lowers RSS: what it
+ * frees stays with the allocator for reuse. The baseline is then the RSS after the collection, so
+ * the next one comes only once the process needs another growthBytes beyond what it already
+ * holds: growth stays bounded (a 180-s soak with 600 connections levelled off at 474 MiB).
+ *
  * It watches anonymous memory (RssAnon in /proc/self/status), not the whole RSS: the commit
  * log's mapped segments count as file-backed RSS and grow with every byte written, which would
  * otherwise force a full collection every 192 MiB of traffic under steady load.

@@ -105,7 +105,7 @@ function writeWords(target: Uint8Array, at: number, serializeType: number, heade
  */
 export function decodeFrame(bytes: Uint8Array, copyBody = true): RemotingCommand {
   if (bytes.length < frameLengthBytes + frameHeaderWordBytes) throw new HeaderError("frame shorter than its header word");
-  const word = ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0;
+  const word = readU32(bytes, frameLengthBytes);
   const serializeType = word >>> 24;
   const headerBytes = word & 0xffffff;
   const headerAt = frameLengthBytes + frameHeaderWordBytes;
@@ -118,6 +118,11 @@ export function decodeFrame(bytes: Uint8Array, copyBody = true): RemotingCommand
   const bodyAt = headerAt + headerBytes;
   const body = bodyAt < bytes.length ? (copyBody ? bytes.slice(bodyAt) : bytes.subarray(bodyAt)) : null;
   return { ...decoded, body };
+}
+
+/** The big-endian unsigned 32-bit number at `at` (the frame's words; no DataView, see writeWords). */
+export function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 function writeU32(target: Uint8Array, at: number, value: number): void {

@@ -8,7 +8,7 @@
 // ConnectionOptions.readChunksOwned; a caller that does decodes with decodeFrame's body copy).
 // A reader that stops calling next() early (backpressure) calls retain(): the unread rest of the
 // chunk is copied so the caller's read buffer can be reused; a later push() appends to it.
-import { frameLengthBytes, frameHeaderWordBytes } from "./frame.ts";
+import { frameLengthBytes, frameHeaderWordBytes, readU32 } from "./frame.ts";
 
 export class FrameTooLarge extends Error {}
 
@@ -96,8 +96,4 @@ export class FrameDecoder {
     if (total > this.frameBytesMax) throw new FrameTooLarge(`frame of ${total} bytes exceeds the limit of ${this.frameBytesMax}`);
     if (total < frameBytesMin) throw new FrameTooLarge(`frame of ${total} bytes is shorter than a frame header`);
   }
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }

@@ -9,6 +9,7 @@
 //                 arrived; NaN until then.
 //   counters      [warmed, received, done]: warm-up messages seen; measured messages seen; 1 once the read ended.
 import { openClient, type ClientKind } from "../clients/types.ts";
+import { readU32 } from "../../../src/net/frame.ts";
 import { monotonicMs } from "../lib/clock.ts";
 
 export interface LatencyReaderSpec {
@@ -27,11 +28,6 @@ export const counter = { warmed: 0, received: 1, done: 2 } as const;
 export const bodyMarker = { measured: 0x42454e43 /* "BENC" */, warm: 0x5741524d /* "WARM" */ } as const;
 
 declare const self: Worker;
-
-/** The big-endian unsigned 32-bit number at `at`. */
-function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
 
 self.onmessage = async (event: MessageEvent<LatencyReaderSpec>) => {
   const spec = event.data;

@@ -34,7 +34,6 @@ function fail(message: string): never {
 }
 
 async function run(config: Config): Promise<void> {
-  setLogLevel(config.logLevel);
   // A signal during start-up is held until the start completes, then stops cleanly.
   let startupSignal: string | null = null;
   const onStartupSignal = (signal: string) => (): void => {
@@ -229,10 +228,12 @@ if (parsed.kind === "help") {
   process.stdout.write(`${versionLine()}\n`);
   process.exit(0);
 } else {
-  for (const warning of parsed.warnings) log.warn("config.unknown_key", { warning });
   setLogLevel(parsed.config.logLevel);
-  const notReexecuted = ensureRuntimeEnv(); // returns only if nothing was missing, or it could not be done
+  // Before anything is logged or opened: may execute this process again (src/io/runtime_env.ts);
+  // returns only if nothing was missing, or it could not be done.
+  const notReexecuted = ensureRuntimeEnv();
   if (notReexecuted !== null) log.debug("runtime_env.not_set", { reason: notReexecuted });
+  for (const warning of parsed.warnings) log.warn("config.unknown_key", { warning });
   run(parsed.config).catch((error: unknown) => {
     process.stderr.write(`bolide: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

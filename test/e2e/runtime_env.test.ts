@@ -1,9 +1,10 @@
 // The runtime settings a server sets for itself at start (src/io/runtime_env.ts): the compiled
 // binary executes itself again with them, as the same process with the same command line.
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runtimeEnv } from "../../src/io/runtime_env.ts";
-import { binaryPath, cleanupAll, killAll, startBinary } from "./helpers.ts";
+import { binaryPath, cleanupAll, killAll, startBinary, tempDir } from "./helpers.ts";
 
 afterAll(() => {
   killAll();
@@ -30,4 +31,12 @@ test.skipIf(process.platform !== "linux")("a value the operator set is left as i
   const broker = await startBinary({ env: { MIMALLOC_PURGE_DELAY: "25" } });
   expect(environmentOf(broker.pid).get("MIMALLOC_PURGE_DELAY")).toBe("25");
   expect(await broker.stop()).toBe(0);
+});
+
+test.skipIf(process.platform !== "linux")("what the start says before it re-executes is said once: a broker.conf key Bolide does not use is warned about once", async () => {
+  const conf = join(tempDir("bolide-conf-"), "broker.conf");
+  writeFileSync(conf, "noSuchKey=1\n");
+  const broker = await startBinary({ extraArgs: ["-c", conf] });
+  expect(await broker.stop()).toBe(0);
+  expect(broker.logs().split("config.unknown_key").length - 1).toBe(1);
 });

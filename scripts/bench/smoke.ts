@@ -3,12 +3,14 @@
 //
 //   bun scripts/bench/smoke.ts        (needs dist/bolide: npm run -s build)
 //
-// Two suite runs, results in a temp dir (the committed bench/results stay as they are):
+// Suite runs, results in a temp dir (the committed bench/results stay as they are):
 //   1. --smoke --targets bolide: both flush modes have a figure for every smoke workload, no
 //      workload error, and the JSON, Markdown table and chart were written;
 //   2. --smoke --targets bolide-async,null,nosuch with BOLIDE_BENCH_BINARY=/bin/false: the broker
 //      that fails to start and the unknown target each get their line in the table, and the null
 //      broker after them still runs.
+//   3. --smoke --targets null --workloads produce --broker-cpus 0 --client-cpus 1 (2 CPUs or more):
+//      the broker is pinned to CPU 0 and the results say so.
 // Prints one line per check and ends with "N passed, N failed" (the line .ci/run counts).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -93,6 +95,17 @@ if (!existsSync(binary)) {
   check("... with a line in the table", /^\| bolide-async \| \*\*failed\*\*: failed to start: .+\|/m.test(second.markdown));
   check("an unknown target is reported in the table", /^\| nosuch \| \*\*skipped\*\*: unknown target \|/m.test(second.markdown));
   checkFigures(second, "null", nullMetrics);
+
+  // CPU pinning (--broker-cpus / --client-cpus): the null broker on CPU 0, the clients on CPU 1.
+  if (navigator.hardwareConcurrency >= 2) {
+    const pinned = await runSuite(["--targets", "null", "--workloads", "produce", "--broker-cpus", "0", "--client-cpus", "1"], {});
+    check("suite run with --broker-cpus 0 --client-cpus 1 exits 0", pinned.code === 0, `exit code ${pinned.code}`);
+    const nullTarget = pinned.results?.targets.find((t) => t.id === "null");
+    check("... the broker ran on CPU 0 only and the results say so",
+      nullTarget?.brokerCpus === "0" && pinned.results?.settings.cpuPinning?.client === "1" && /brokers pinned to 0, clients to 1/.test(pinned.markdown),
+      JSON.stringify({ brokerCpus: nullTarget?.brokerCpus, pinning: pinned.results?.settings.cpuPinning }));
+    checkFigures(pinned, "null", ["coldStartMs", "produce.msgPerSec"]);
+  }
 
   // The A/B tool (ab.ts): the same build on both sides, one short produce pass each.
   const ab = Bun.spawn([process.execPath, join(import.meta.dir, "ab.ts"), "--a", binary, "--b", binary, "--workload", "produce", "--passes", "1", "--messages", "2000"], {

@@ -4,6 +4,7 @@
 //   npm run bench -- [--smoke|--quick|--full] [--size 1024] [--seconds N] [--reps N] [--backlog N]
 //                    [--retention|--no-retention] [--targets bolide,rocketmq,kafka,rabbitmq,nats,redis,null]
 //                    [--workloads produce,producers,latency,consume,java] [--keep-page-cache] [--out DIR]
+//                    [--broker-cpus LIST --client-cpus LIST]
 //
 // --smoke: CI's seconds-long check that the suite runs (see smoke.ts); --retention: also run
 // workload (g), past retention on a nearly full disk, outside --full (needs root for a tmpfs);
@@ -12,6 +13,9 @@
 // producers with and without keys), java (e, the brokers' own Java producer tools).
 // --keep-page-cache: do not drop the page cache of the target's data files before each measurement
 // (--quick and --full do; lib/page_cache.ts says why).
+// --broker-cpus / --client-cpus: run every broker on these CPUs and the workload clients on those
+// (taskset lists, e.g. 0-1 and 2-3; lib/cpu_pinning.ts). Off by default: brokers and clients share
+// every core.
 //
 // Targets: targets/*.ts. Workloads: workloads/definitions.ts (run by workloads/worker.ts in separate
 // client processes). Every process started is killed on exit and on Ctrl-C (lib/proc.ts).
@@ -24,6 +28,7 @@ import { parseArgs } from "node:util";
 import { openClient } from "./clients/types.ts";
 import { spread, round3, type Spread } from "./lib/stats.ts";
 import { dropPageCache } from "./lib/page_cache.ts";
+import { allowedCpus, parsePinning, pinTree } from "./lib/cpu_pinning.ts";
 import { installSignalHandlers, killAll, processTree, rssBytes, run, lastLine } from "./lib/proc.ts";
 import { kafkaProducerPerformance, rocketmqJavaConsumer, rocketmqJavaProducer } from "./workloads/java_tools.ts";
 import { RetentionSkip, retentionRun, type ProduceFigures } from "./workloads/retention.ts";
@@ -47,6 +52,8 @@ const { values } = parseArgs({
     retention: { type: "boolean", default: false },
     "no-retention": { type: "boolean", default: false },
     "keep-page-cache": { type: "boolean", default: false },
+    "broker-cpus": { type: "string" },
+    "client-cpus": { type: "string" },
     targets: { type: "string", default: "bolide,rocketmq,kafka,rabbitmq,nats,redis,null" },
     workloads: { type: "string", default: workloadNames.join(",") },
     out: { type: "string", default: join(root, "bench/results") },
@@ -76,6 +83,17 @@ const runs = (name: (typeof workloadNames)[number]): boolean => workloads.has(na
 const bodyBytes = Number(values.size);
 if (!(bodyBytes >= 8 && bodyBytes <= 4 * 1024 * 1024)) throw new Error(`--size must be 8 .. 4194304 bytes, got ${values.size}`);
 const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
+const pinning = parsePinning(values["broker-cpus"], values["client-cpus"], cpus().length);
+// Every process the suite starts inherits its CPUs: the clients' (brokers move once started).
+if (pinning) await pinTree(process.pid, pinning.client);
+
+/** Moves a started broker's processes to the broker CPUs (when pinning); returns the CPUs its first process may use. */
+async function pinBroker(running: Running): Promise<string | undefined> {
+  if (!pinning) return undefined;
+  for (const pid of running.pids()) await pinTree(pid, pinning.broker);
+  const first = running.pids()[0];
+  return first === undefined ? undefined : allowedCpus(first);
+}
 
 // ---- which targets -------------------------------------------------------------------------
 interface TargetState {
@@ -84,6 +102,8 @@ interface TargetState {
   reason?: string;
   /** Why workload (g) did not run for this target (not root, the target has no disk retention, ...). */
   retentionSkipped?: string;
+  /** With --broker-cpus: the CPUs the kernel reports the broker's first process may run on, once pinned. */
+  brokerCpus?: string;
 }
 const requested = values.targets.split(",").map((t) => t.trim()).filter(Boolean);
 const states: TargetState[] = [];
@@ -199,14 +219,20 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
   try {
     progress(`${tag}: starting`);
     const t0 = performance.now();
+    let pinMs = 0;
     try {
       running = await target.start(dataDir);
+      const pinStarted = performance.now();
+      const brokerCpus = await pinBroker(running);
+      pinMs = performance.now() - pinStarted;
+      if (brokerCpus !== undefined) state.brokerCpus = brokerCpus;
     } catch (error) {
       throw new StartError(String(error instanceof Error ? error.message : error));
     }
-    // (d) cold start: from spawning the broker to the first acknowledged send on a new topic.
+    // (d) cold start: from spawning the broker to the first acknowledged send on a new topic (the
+    // taskset calls of --broker-cpus not counted).
     await firstSend(target, running, t0);
-    record(id, "coldStartMs", Math.round(performance.now() - t0));
+    record(id, "coldStartMs", Math.round(performance.now() - t0 - pinMs));
     await Bun.sleep(1000);
     record(id, "idleRssMiB", round3(treeRss(running) / 1048576));
     let peakRss = 0;
@@ -361,7 +387,10 @@ async function runTarget(state: TargetState, rep: number, index: number): Promis
         target, bodyBytes, progress: (text) => progress(`${tag}: ${text}`),
         prepareTopic: (running) => prepareTopic(target, running),
         produce: (running, topic, messages, seconds) => produceRun(target, running, topic, W.produce.processes, 1, W.produce.inflight, false, messages, seconds),
-        firstSend: (running) => firstSend(target, running, performance.now()),
+        firstSend: async (running) => {
+          await pinBroker(running);
+          await firstSend(target, running, performance.now());
+        },
         sendOne: async (running, topic) => {
           const client = await openClient(target.client, running.endpoint);
           try {
@@ -479,7 +508,7 @@ const results = {
   command,
   mode: modeName,
   settings: {
-    ...mode, bodyBytes, queues: W.queues, pageCache,
+    ...mode, bodyBytes, queues: W.queues, pageCache, ...(pinning ? { cpuPinning: pinning } : {}),
     workloads: { produce: W.produce, consume: W.consume, javaProducer: W.javaProducer, javaConsumer: W.javaConsumer, retention: W.retention },
   },
   machine: {
@@ -490,6 +519,7 @@ const results = {
     id: s.target.id, broker: s.target.broker, durability: s.target.durability, client: s.target.clientLabel,
     status: s.status, ...(s.reason ? { reason: s.reason } : {}), ...(errors.get(s.target.id) ? { errors: errors.get(s.target.id) } : {}),
     ...(s.retentionSkipped ? { retentionSkipped: s.retentionSkipped } : {}),
+    ...(s.brokerCpus !== undefined ? { brokerCpus: s.brokerCpus } : {}),
   })),
   unknownTargets: unknown,
   raw: Object.fromEntries([...samples].map(([t, m]) => [t, Object.fromEntries(m)])),

@@ -11,10 +11,12 @@ export interface BenchResults {
     retention?: boolean;
     /** Absent in results written before the suite dropped the page cache between measurements. */
     pageCache?: string;
+    /** --broker-cpus / --client-cpus (lib/cpu_pinning.ts); absent when brokers and clients shared every CPU. */
+    cpuPinning?: { broker: string; client: string };
     workloads?: { retention?: RetentionSettingsReported };
   };
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadavgStart: number[]; loadavgEnd: number[]; stealPct?: number | null; bun: string };
-  targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[]; retentionSkipped?: string }[];
+  targets: { id: string; broker: string; durability: string; client: string; status: string; reason?: string; errors?: string[]; retentionSkipped?: string; brokerCpus?: string }[];
   unknownTargets: string[];
   summary: Record<string, Record<string, Spread>>;
 }
@@ -60,7 +62,8 @@ export function markdown(r: BenchResults): string {
       `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Bun ${r.machine.bun}; ` +
       `load average ${r.machine.loadavgStart.join(" / ")} at the start, ${r.machine.loadavgEnd.join(" / ")} at the end` +
       `${r.machine.stealPct != null ? `; CPU time stolen by the hypervisor ${fmt(r.machine.stealPct)} % over the run` : ""}. ` +
-      `${r.settings.pageCache ? `Page cache ${r.settings.pageCache}. ` : ""}Command: \`${r.command}\`.`,
+      `${r.settings.pageCache ? `Page cache ${r.settings.pageCache}. ` : ""}` +
+      `${r.settings.cpuPinning ? `CPUs: brokers pinned to ${r.settings.cpuPinning.broker}, clients to ${r.settings.cpuPinning.client} (taskset). ` : ""}Command: \`${r.command}\`.`,
     "",
   );
 
@@ -105,8 +108,9 @@ export function markdown(r: BenchResults): string {
   const latCpu = (id: string): string => ["latency1k", "latency5k", "latency20k"].map((k) => cell(get(id, `${k}.clientCpuPct`), false)).join(" / ");
   lines.push(
     "End-to-end latency (send → a consumer on another connection has it), open loop at a fixed rate, measured from each message's scheduled send time " +
-      "(corrected for coordinated omission). The client (a sending and a reading thread) shares the machine's cores with the broker; its CPU % is " +
-      "the last column:",
+      "(corrected for coordinated omission). The client (a sending and a reading thread) " +
+      (r.settings.cpuPinning ? `runs on CPUs ${r.settings.cpuPinning.client}, the broker on ${r.settings.cpuPinning.broker}` : "shares the machine's cores with the broker") +
+      "; its CPU % is the last column:",
     "",
   );
   table(

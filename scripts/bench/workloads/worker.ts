@@ -9,7 +9,7 @@
 //            arrival (lib/stats.ts, Schedule)
 import { openClient, type BenchClient, type ClientKind } from "../clients/types.ts";
 import { percentile, round3, Schedule, summarizeLatency } from "../lib/stats.ts";
-import { monotonicMs } from "../lib/clock.ts";
+import { monotonicMs, preciseWaits } from "../lib/clock.ts";
 import { bodyMarker, counter, type LatencyReaderSpec } from "./latency_reader.ts";
 
 export interface ProduceSpec {
@@ -198,6 +198,7 @@ async function latency(spec: LatencySpec): Promise<LatencyResult> {
     await Promise.all(Array.from({ length: spec.queues }, (_, q) => sender.send(spec.topic, q, warmBody)));
     const warmDeadline = performance.now() + 30_000; // a Kafka consumer group join takes seconds
     while (Atomics.load(counters, counter.warmed) < spec.queues && Atomics.load(counters, counter.done) === 0 && performance.now() < warmDeadline) await Bun.sleep(5);
+    preciseWaits(); // this thread's waits for the next due time end on time, not up to 50 µs later
     const schedule = new Schedule(monotonicMs(), spec.rate);
     const dump = spec.dumpPath === undefined ? null : {
       path: spec.dumpPath, sentMs: new Float64Array(total).fill(Number.NaN), ackedMs: new Float64Array(total).fill(Number.NaN),

@@ -9,7 +9,7 @@
 // RabbitMQ's beam under a shell script) is moved to the broker CPUs, every thread, and threads or
 // processes it starts later inherit that. Its cold start therefore runs on the client CPUs.
 // A CPU list is taskset's: "0", "0-1", "2,3", "0-3,6".
-import { processTree, run, which } from "./proc.ts";
+import { processAlive, processTree, run, which } from "./proc.ts";
 
 export interface CpuPinning {
   broker: string;
@@ -48,7 +48,7 @@ export async function pinTree(pid: number, cpus: string): Promise<void> {
   if (!which("taskset")) throw new Error("CPU pinning needs taskset (util-linux)");
   for (const member of processTree(pid)) {
     const result = await run(["taskset", "-a", "-p", "-c", cpus, String(member)], { timeoutMs: 10_000 });
-    if (result.code !== 0 && existsProcess(member)) throw new Error(`taskset -a -p -c ${cpus} ${member} failed: ${result.output.trim().slice(0, 200)}`);
+    if (result.code !== 0 && processAlive(member)) throw new Error(`taskset -a -p -c ${cpus} ${member} failed: ${result.output.trim().slice(0, 200)}`);
   }
 }
 
@@ -59,14 +59,5 @@ export async function allowedCpus(pid: number): Promise<string> {
     return /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1] ?? "";
   } catch {
     return "";
-  }
-}
-
-function existsProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -105,6 +105,16 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** Whether a process with this pid exists (signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Resident set size of a process in bytes (VmRSS), 0 if it is gone. */
 export function rssBytes(pid: number): number {
   try {

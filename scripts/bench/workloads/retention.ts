@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { atExit } from "../lib/proc.ts";
+import { atExit, processAlive } from "../lib/proc.ts";
 import type { Running, Target } from "../targets/types.ts";
 import { retention } from "./definitions.ts";
 
@@ -100,14 +100,7 @@ function deletedStillMappedBytes(running: Running, commitLogDir: string): number
 }
 
 function pidsAlive(running: Running): boolean {
-  return running.pids().every((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return running.pids().every(processAlive);
 }
 
 export async function retentionRun(context: RetentionContext): Promise<RetentionOutcome> {
